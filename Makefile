@@ -1,0 +1,63 @@
+# The course kit's commands. `make lab` and `make test` are the README's two commands; each sets
+# up .venv on first use and again only when pyproject.toml changes.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SUBMISSIONS ?= submissions
+RESULTS ?= grading-results
+PORT ?= 8000
+# Headless machines (no display) get --no-browser; JupyterLab still prints the URL to open.
+LAB_BROWSER := $(if $(or $(DISPLAY),$(filter Darwin,$(shell uname -s))),,--no-browser)
+
+.PHONY: help setup lab test student solutions bench site site-build grade release clean
+
+help:
+	@echo "make lab      open the course in JupyterLab (sets up .venv on first use)"
+	@echo "make test     run every check: unit, doctests, notebooks, site, grading"
+	@echo "make student  regenerate the student notebooks from notebooks/solutions/"
+	@echo "make solutions  re-execute the source notebooks, then regenerate the student ones"
+	@echo "make site     build the JupyterLite site and serve it on 127.0.0.1:$(PORT)"
+	@echo "make grade    grade SUBMISSIONS=dir into RESULTS=dir"
+	@echo "make bench    time course_lib against its peers"
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=/path/to/python3.11")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev,observability]"
+	@touch $(STAMP)
+
+lab: $(STAMP)
+	$(PY) -m jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks $(LAB_BROWSER)
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+student: $(STAMP)
+	$(PY) -m course_lib.grading student
+
+solutions: $(STAMP)
+	$(PY) -m jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.record_timing=False notebooks/solutions/[0-9][0-9]_*.ipynb
+	$(PY) -m course_lib.grading student
+
+bench: $(STAMP)
+	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+site-build: $(STAMP)
+	$(PY) jupyter-lite/build.py
+
+site: site-build
+	$(PY) jupyter-lite/build.py --serve --port $(PORT)
+
+release: $(STAMP)
+	$(PY) -m course_lib.grading release --out release
+
+grade: $(STAMP)
+	$(PY) -m course_lib.grading grade $(SUBMISSIONS) --out $(RESULTS)
+
+clean:
+	rm -rf $(VENV) _site build dist *.egg-info .pytest_cache .hypothesis grading-results release

@@ -1,0 +1,215 @@
+"""The exercise registry: what each exercise is, how it is checked and what hints it gives.
+
+Every lesson registers its exercises in ``course_lib/grading/exercises/lessonNN.py``. An entry
+holds the reference solution (as a dotted path, resolved only when needed), the public cases the
+learner's self-check runs, a generator of hidden randomised cases for the autograder, the
+tolerance and the hints for known mistakes.
+
+Listing ids imports only the lesson's exercise module, which must not import numpy, scipy,
+pandas or matplotlib at module level (case factories import what they need when called).
+
+Examples
+--------
+>>> from course_lib.grading.registry import exercise_ids
+>>> "01.windowed_mean" in exercise_ids("01")
+True
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal, Mapping, Sequence
+
+from course_lib.lessons import LESSONS, lesson as _lesson
+
+
+@dataclass(frozen=True)
+class Case:
+    """One input of an exercise.
+
+    Parameters
+    ----------
+    description : str
+        What the case tests, shown to the learner when it fails ("two identical samples").
+    args, kwargs
+        Arguments passed to the learner's function and to the reference. Ignored for value
+        exercises.
+    expected : object, optional
+        The expected result. When omitted it is computed by calling the reference, which is
+        how nearly all cases are written, so the reference stays the single source of truth.
+    """
+
+    description: str
+    args: tuple = ()
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    expected: Any = None
+    has_expected: bool = False
+
+    @classmethod
+    def with_expected(cls, description: str, expected: Any, *args: Any, **kwargs: Any) -> "Case":
+        """A case whose expected value is given instead of computed by the reference."""
+        return cls(description, tuple(args), dict(kwargs), expected, True)
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A known wrong answer and the hint that explains it.
+
+    Parameters
+    ----------
+    hint : str
+        What the learner probably did and how to fix it.
+    wrong : callable, optional
+        Computes the wrong answer from the case's arguments (for a function exercise) or with no
+        arguments (for a value exercise). When the learner's result matches it, the hint is shown.
+    test : callable, optional
+        ``test(case, got) -> bool`` for mistakes that are easier to recognise than to compute.
+    """
+
+    hint: str
+    wrong: Callable[..., Any] | None = None
+    test: Callable[[Case, Any], bool] | None = None
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """An exercise: a function or a value the learner writes in a notebook cell.
+
+    Parameters
+    ----------
+    id : str
+        ``"NN.name"``: the lesson number and a short name; also the cell's metadata.
+    title : str
+        One line saying what to write.
+    kind : {"function", "value"}
+        A function is called on every case; a value is compared as it is.
+    reference : str
+        ``"module:attribute"`` of the reference solution: a function for a function exercise,
+        a function of no arguments returning the right value for a value exercise.
+    public_cases : callable
+        ``public_cases() -> list[Case]``: the cases shown in the notebook's self-check.
+    hidden_cases : callable, optional
+        ``hidden_cases(rng) -> list[Case]`` with ``rng`` a ``numpy.random.Generator``: randomised
+        cases for the autograder. Defaults to the public cases.
+    rtol, atol : float
+        Tolerance for numbers and arrays (``numpy.isclose`` semantics).
+    mistakes : sequence of Mistake
+        Known mistakes with their hints.
+    hint : str
+        A general hint shown when a case fails and no known mistake matches.
+    points : int
+        Points in the gradebook.
+    """
+
+    id: str
+    title: str
+    kind: Literal["function", "value"]
+    reference: str
+    public_cases: Callable[[], list[Case]]
+    hidden_cases: Callable[[Any], list[Case]] | None = None
+    rtol: float = 1e-6
+    atol: float = 1e-9
+    mistakes: Sequence[Mistake] = ()
+    hint: str = ""
+    points: int = 1
+
+    def __post_init__(self) -> None:
+        number, _, name = self.id.partition(".")
+        if len(number) != 2 or not number.isdigit() or not name:
+            raise ValueError(f"id must look like 'NN.name', got {self.id!r}")
+        if self.kind not in ("function", "value"):
+            raise ValueError(f"kind must be 'function' or 'value', got {self.kind!r}")
+        if ":" not in self.reference:
+            raise ValueError(f"reference must be 'module:attribute', got {self.reference!r}")
+
+    @property
+    def lesson(self) -> str:
+        """The two-digit lesson number."""
+        return self.id[:2]
+
+    def reference_solution(self) -> Callable[..., Any]:
+        """Import and return the reference solution."""
+        module_name, _, attribute = self.reference.partition(":")
+        target: Any = importlib.import_module(module_name)
+        for part in attribute.split("."):
+            target = getattr(target, part)
+        return target
+
+    def expected_for(self, case: Case) -> Any:
+        """The expected result of ``case``: given, or computed by the reference."""
+        if case.has_expected:
+            return case.expected
+        solution = self.reference_solution()
+        if self.kind == "value":
+            return solution()
+        return solution(*case.args, **dict(case.kwargs))
+
+    def draw_hidden_cases(self, seed: int) -> list[Case]:
+        """Hidden cases for the autograder, drawn reproducibly from ``seed``."""
+        if self.hidden_cases is None:
+            return list(self.public_cases())
+        import numpy as np
+
+        return list(self.hidden_cases(np.random.default_rng(seed)))
+
+
+_REGISTRY: dict[str, Exercise] = {}
+
+
+def register(exercise: Exercise) -> Exercise:
+    """Add an exercise to the registry (called by the lesson modules at import)."""
+    if not isinstance(exercise, Exercise):
+        raise TypeError(f"exercise must be an Exercise, got {type(exercise).__name__}")
+    previous = _REGISTRY.get(exercise.id)
+    if previous is not None and previous is not exercise:
+        raise ValueError(f"exercise id {exercise.id!r} is registered twice")
+    _REGISTRY[exercise.id] = exercise
+    return exercise
+
+
+def _load_lesson(number: str) -> None:
+    module_name = _lesson(number).exercise_module
+    try:
+        importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise
+
+
+def exercise_ids(lesson: str | None = None) -> list[str]:
+    """The ids of the registered exercises, of one lesson or of all, in course order.
+
+    Parameters
+    ----------
+    lesson : str, optional
+        A two-digit lesson number such as ``"02"``.
+    """
+    numbers = [item.number for item in LESSONS] if lesson is None else [_lesson(lesson).number]
+    for number in numbers:
+        _load_lesson(number)
+    # Registration order inside a lesson is the order the exercises appear in the notebook.
+    return [key for key in _REGISTRY if key[:2] in numbers]
+
+
+def get_exercise(exercise_id: str) -> Exercise:
+    """Return the registered exercise with this id.
+
+    Raises
+    ------
+    ValueError
+        If no exercise has that id; the message lists the valid ids (of the same lesson when the
+        lesson exists).
+    """
+    if not isinstance(exercise_id, str):
+        raise TypeError(f"exercise_id must be a string such as '02.psi', got {type(exercise_id).__name__}")
+    number = exercise_id[:2]
+    known_lesson = any(item.number == number for item in LESSONS)
+    if known_lesson:
+        _load_lesson(number)
+    if exercise_id in _REGISTRY:
+        return _REGISTRY[exercise_id]
+    valid = exercise_ids(number) if known_lesson else exercise_ids()
+    raise ValueError(
+        f"exercise_id {exercise_id!r} is not a known exercise; valid ids are: {', '.join(valid)}"
+    )

@@ -1,0 +1,220 @@
+"""Run an exercise's cases against a learner's answer and explain what went wrong.
+
+This is the code behind ``check("02.psi", psi)`` in the notebooks. It runs in the browser too,
+so it uses no threads, subprocesses or sockets: it calls the learner's function directly. The
+autograder calls :func:`run_cases` with hidden cases, in a separate process with limits.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any, Literal, Sequence
+
+from course_lib.grading.compare import compare, describe, describe_inputs
+from course_lib.grading.registry import Case, Exercise, get_exercise
+
+Status = Literal["passed", "failed", "not attempted"]
+
+NOT_ATTEMPTED_MESSAGE = "not attempted yet"
+
+
+class _NotAttempted(Exception):
+    """Raised inside run_cases when the answer is still the notebook's stub."""
+
+
+@dataclass(frozen=True)
+class CaseOutcome:
+    """The result of one case: passed or not, and why."""
+
+    number: int
+    description: str
+    passed: bool
+    detail: str = ""
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What :func:`check` found.
+
+    Attributes
+    ----------
+    exercise_id : str
+    status : {"passed", "failed", "not attempted"}
+    passed, total : int
+        Cases passed and cases run.
+    outcomes : tuple of CaseOutcome
+    hidden : bool
+        Whether the cases were the autograder's hidden ones.
+    """
+
+    exercise_id: str
+    status: Status
+    passed: int
+    total: int
+    outcomes: tuple[CaseOutcome, ...] = ()
+    hidden: bool = False
+
+    @property
+    def score(self) -> float:
+        """Fraction of cases passed (0 when not attempted)."""
+        return self.passed / self.total if self.total else 0.0
+
+    def __repr__(self) -> str:
+        return (
+            f"CheckResult(exercise_id={self.exercise_id!r}, status={self.status!r}, "
+            f"passed={self.passed}, total={self.total})"
+        )
+
+    def _ipython_display_(self) -> None:
+        # check() has already printed the full report; showing the repr again as the cell's
+        # value would only repeat it. Code that needs the result still gets the object.
+        return None
+
+    def report(self) -> str:
+        """The feedback text, as check() prints it."""
+        kind = "hidden" if self.hidden else "public"
+        if self.status == "not attempted":
+            return (
+                f"… {self.exercise_id}: {NOT_ATTEMPTED_MESSAGE}. Write your answer in the exercise "
+                "cell, run it, then run this cell again."
+            )
+        if self.status == "passed":
+            return f"✔ {self.exercise_id}: all {self.total} {kind} cases pass."
+        lines = [f"✘ {self.exercise_id}: {self.passed} of {self.total} {kind} cases pass."]
+        for outcome in self.outcomes:
+            if outcome.passed:
+                continue
+            lines.append(f"  case {outcome.number} ({outcome.description}): {outcome.detail}")
+            if outcome.hint:
+                lines.append(f"    hint: {outcome.hint}")
+        return "\n".join(lines)
+
+
+def is_stub(answer: Any) -> bool:
+    """Whether an answer is still the notebook's placeholder (None or ``...``)."""
+    return answer is None or answer is Ellipsis
+
+
+def _call(exercise: Exercise, answer: Any, case: Case) -> Any:
+    if exercise.kind == "value":
+        return answer
+    # Copies, so an answer that modifies its inputs cannot change the reference's view of them.
+    args = copy.deepcopy(case.args)
+    kwargs = copy.deepcopy(dict(case.kwargs))
+    try:
+        return answer(*args, **kwargs)
+    except NotImplementedError as exc:
+        raise _NotAttempted from exc
+
+
+def _matching_hint(exercise: Exercise, case: Case, got: Any) -> str:
+    for mistake in exercise.mistakes:
+        try:
+            if mistake.test is not None and mistake.test(case, got):
+                return mistake.hint
+            if mistake.wrong is not None:
+                wrong = mistake.wrong() if exercise.kind == "value" else mistake.wrong(*case.args, **dict(case.kwargs))
+                if compare(wrong, got, rtol=exercise.rtol, atol=exercise.atol).ok:
+                    return mistake.hint
+        except Exception:  # noqa: BLE001 - a hint that cannot be evaluated is just not shown
+            continue
+    return exercise.hint
+
+
+def run_cases(exercise: Exercise, answer: Any, cases: Sequence[Case], *, hidden: bool = False) -> CheckResult:
+    """Run ``answer`` on ``cases`` and compare with the reference.
+
+    Exceptions raised by the answer are reported as failed cases, except
+    ``NotImplementedError`` (the stub of a student notebook), which means "not attempted".
+    Hidden cases are described by their inputs' types and shapes, never their data.
+    """
+    if is_stub(answer):
+        return CheckResult(exercise.id, "not attempted", 0, len(cases), hidden=hidden)
+    if exercise.kind == "function" and not callable(answer):
+        outcome = CaseOutcome(1, "type of the answer", False, f"expected a function, got {describe(answer)}")
+        return CheckResult(exercise.id, "failed", 0, len(cases), (outcome,), hidden)
+
+    outcomes = []
+    for number, case in enumerate(cases, start=1):
+        label = f"inputs {describe_inputs(case.args, dict(case.kwargs))}" if hidden else case.description
+        expected = exercise.expected_for(case)
+        try:
+            got = _call(exercise, answer, case)
+        except _NotAttempted:
+            return CheckResult(exercise.id, "not attempted", 0, len(cases), hidden=hidden)
+        except Exception as exc:  # noqa: BLE001 - the learner's error is the feedback
+            outcomes.append(CaseOutcome(number, label, False, f"raised {type(exc).__name__}: {exc}", exercise.hint))
+            continue
+        result = compare(expected, got, rtol=exercise.rtol, atol=exercise.atol)
+        hint = "" if result.ok else _matching_hint(exercise, case, got)
+        outcomes.append(CaseOutcome(number, label, result.ok, result.detail, hint))
+    passed = sum(outcome.passed for outcome in outcomes)
+    status: Status = "passed" if passed == len(outcomes) else "failed"
+    return CheckResult(exercise.id, status, passed, len(outcomes), tuple(outcomes), hidden)
+
+
+def check(exercise_id: str, answer: Any, *, quiet: bool = False) -> CheckResult:
+    """Check an answer against the exercise's public cases and print feedback.
+
+    Parameters
+    ----------
+    exercise_id : str
+        ``"NN.name"``, as written above the exercise in the notebook.
+    answer : object
+        The function or value you wrote.
+    quiet : bool
+        Return the result without printing it.
+
+    Returns
+    -------
+    CheckResult
+
+    Raises
+    ------
+    ValueError
+        If ``exercise_id`` is unknown; the message lists the valid ids.
+
+    Examples
+    --------
+    >>> from course_lib.grading import check
+    >>> def windowed_mean(values, window):
+    ...     raise NotImplementedError
+    >>> result = check("01.windowed_mean", windowed_mean)
+    … 01.windowed_mean: not attempted yet. Write your answer in the exercise cell, run it, then run this cell again.
+    >>> result.status
+    'not attempted'
+    """
+    exercise = get_exercise(exercise_id)
+    result = run_cases(exercise, answer, exercise.public_cases())
+    if not quiet:
+        print(result.report())
+    return result
+
+
+def answer_or_reference(exercise_id: str, answer: Any) -> Any:
+    """Your answer if it passes its checks, else the reference solution, with a notice.
+
+    Later cells of a lesson build on earlier exercises. This lets a learner who skipped or has
+    not yet solved an exercise still run the rest of the lesson, and says so visibly.
+
+    Examples
+    --------
+    >>> from course_lib.grading import answer_or_reference
+    >>> f = answer_or_reference("01.windowed_mean", None)
+    Note: 01.windowed_mean is not attempted yet, so the cells below use the reference solution (course_lib.simulate:windowed_mean).
+    >>> f([1.0, 3.0, 5.0, 7.0], 2).tolist()
+    [2.0, 6.0]
+    """
+    exercise = get_exercise(exercise_id)
+    result = run_cases(exercise, answer, exercise.public_cases())
+    if result.status == "passed":
+        return answer
+    reason = NOT_ATTEMPTED_MESSAGE if result.status == "not attempted" else "does not pass its checks yet"
+    print(
+        f"Note: {exercise_id} is {reason}, so the cells below use the reference solution "
+        f"({exercise.reference})."
+    )
+    solution = exercise.reference_solution()
+    return solution() if exercise.kind == "value" else solution

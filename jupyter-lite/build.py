@@ -1,0 +1,591 @@
+"""Build the course's JupyterLite site, and optionally serve it on 127.0.0.1.
+
+    python jupyter-lite/build.py                       # build into _site/
+    python jupyter-lite/build.py --serve --port 8000   # build if needed, then serve
+    python jupyter-lite/build.py --bundle-pyodide --output _site_offline
+
+The site holds the student notebooks of ``notebooks/`` (every lesson of
+``course_lib.lessons.LESSONS`` that exists there, plus ``notebooks/data/`` if present) and a
+package index of its own with the course_lib wheel and the pure-Python wheels listed in
+``jupyter-lite/browser-requirements.txt``, so the lessons' setup cell
+(``await piplite.install(["course-lib", ...])``) takes them from the site, not from PyPI.
+
+Two things keep the site small and fresh:
+
+* only the lab and notebooks apps are built, without source maps;
+* the browser stores a student's edits under a name that changes with every release
+  (``contentsStorageName``, made of course_lib's version and a hash of the lessons), so a new
+  release always opens the new lessons. A student keeps their work by downloading it
+  (File > Download).
+
+The kernel loads Pyodide itself from its CDN. ``--bundle-pyodide`` copies the Pyodide core
+(the npm package ``pyodide`` at the kernel's version, fetched with ``npm pack``) into the site
+and writes a ``pyodide-lock.json`` in which the kernel's own pure-Python needs are served by the
+site too; packages that are not bundled (numpy, scipy, pandas, ...) keep their CDN addresses.
+With it, a kernel starts, and course_lib installs, on a machine without internet; the browser
+tests use it.
+
+Downloads (wheels, the npm package) are cached in ``jupyter-lite/.cache/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import http.server
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import tomllib
+import zipfile
+from dataclasses import dataclass, field
+from email.parser import HeaderParser
+from functools import partial
+from pathlib import Path
+
+LITE_DIR = Path(__file__).resolve().parent
+ROOT = LITE_DIR.parent
+CACHE_DIR = LITE_DIR / ".cache"
+DEFAULT_OUTPUT = ROOT / "_site"
+DEFAULT_NOTEBOOKS = ROOT / "notebooks"
+BROWSER_REQUIREMENTS = LITE_DIR / "browser-requirements.txt"
+#: Written into the output folder; a rebuild with the same inputs is skipped.
+BUILD_INFO = "course-build.json"
+
+if str(ROOT) not in sys.path:  # so that `python jupyter-lite/build.py` finds course_lib
+    sys.path.insert(0, str(ROOT))
+
+from course_lib import __version__ as COURSE_LIB_VERSION  # noqa: E402
+from course_lib.lessons import LESSONS  # noqa: E402
+from jupyterlite_pyodide_kernel.constants import PYODIDE_VERSION  # noqa: E402
+
+#: The marker environment of the Pyodide kernel, for reading wheels' Requires-Dist.
+PYODIDE_MARKERS = {
+    "implementation_name": "cpython",
+    "platform_python_implementation": "CPython",
+    "os_name": "posix",
+    "sys_platform": "emscripten",
+    "platform_system": "Emscripten",
+    "platform_machine": "wasm32",
+    "python_version": "3.14",
+    "python_full_version": "3.14.2",
+    "extra": "",
+}
+#: What the kernel installs into Pyodide when it starts (besides the kernel's own wheels).
+KERNEL_ROOT_REQUIREMENTS = ("comm", "ipython", "micropip")
+PURE_WHEEL_SUFFIXES = ("-py3-none-any.whl", "-py2.py3-none-any.whl")
+
+
+class BuildError(RuntimeError):
+    """The site cannot be built; the message says why and what to do."""
+
+
+@dataclass
+class BuildReport:
+    """What a build produced."""
+
+    output: Path
+    lessons: list[str]
+    wheels: list[str]
+    storage_name: str
+    bundled_pyodide: bool
+    skipped: bool = False
+    seconds: float = 0.0
+    size_bytes: int = 0
+    file_count: int = 0
+    extra: dict = field(default_factory=dict)
+
+    def summary(self) -> str:
+        state = "up to date" if self.skipped else f"built in {self.seconds:.1f} s"
+        lines = [
+            f"site {state}: {self.output}",
+            f"  size: {self.size_bytes / 1e6:.1f} MB in {self.file_count} files",
+            f"  lessons: {', '.join(self.lessons)}",
+            f"  package index: {', '.join(self.wheels)}",
+            f"  browser storage name: {self.storage_name!r}",
+            f"  Pyodide core: {'bundled' if self.bundled_pyodide else 'from the CDN'}",
+        ]
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs
+
+
+def lesson_notebooks(notebooks_dir: Path) -> list[Path]:
+    """The lesson notebooks present in ``notebooks_dir``, in course order."""
+    found = [notebooks_dir / item.notebook for item in LESSONS]
+    found = [path for path in found if path.is_file()]
+    if not found:
+        raise BuildError(
+            f"no lesson notebooks in {notebooks_dir} (expected names such as "
+            f"{LESSONS[0].notebook}); run `make student` to generate them"
+        )
+    return found
+
+
+def read_browser_requirements(path: Path = BROWSER_REQUIREMENTS) -> list[str]:
+    """The pinned requirements (``name==version``) of the site's package index."""
+    lines = [line.split("#", 1)[0].strip() for line in path.read_text().splitlines()]
+    requirements = [line for line in lines if line]
+    for line in requirements:
+        if "==" not in line:
+            raise BuildError(f"{path}: every line must pin an exact version (name==version): {line!r}")
+    return requirements
+
+
+def files_digest(paths: list[Path], root: Path) -> str:
+    """A hash of these files' relative names and contents."""
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def course_lib_sources() -> list[Path]:
+    files = [ROOT / "pyproject.toml"]
+    for path in (ROOT / "course_lib").rglob("*"):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+            files.append(path)
+    return files
+
+
+def storage_name(contents_digest: str) -> str:
+    """The name under which the browser stores the student's copies of this release's lessons.
+
+    A new release (another course_lib version or other lessons) gets a new name, so the
+    browser shows its lessons instead of copies saved from an older release.
+    """
+    return f"course-lib {COURSE_LIB_VERSION} lessons {contents_digest[:12]}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Wheels
+
+
+def run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
+    result = subprocess.run(command, capture_output=True, text=True, **kwargs)
+    if result.returncode != 0:
+        raise BuildError(
+            f"command failed ({result.returncode}): {' '.join(map(str, command))}\n"
+            f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        )
+    return result
+
+
+def build_course_lib_wheel(cache_dir: Path = CACHE_DIR) -> Path:
+    """Build (or reuse) the course_lib wheel for the current sources.
+
+    The sources are copied to a temporary folder first, so the build leaves nothing in the
+    work tree. The wheel must be pure Python (``py3-none-any``): it runs in Pyodide.
+    """
+    key = files_digest(course_lib_sources(), ROOT)[:16]
+    target_dir = cache_dir / "course-lib" / key
+    wheels = sorted(target_dir.glob("*.whl"))
+    if wheels:
+        return wheels[0]
+    with tempfile.TemporaryDirectory(prefix="course-lib-wheel-") as tmp:
+        source = Path(tmp) / "src"
+        source.mkdir()
+        shutil.copy2(ROOT / "pyproject.toml", source)
+        readme = ROOT / "README.md"
+        if readme.is_file():
+            shutil.copy2(readme, source)
+        else:  # pyproject names README.md as the long description
+            (source / "README.md").write_text("course_lib\n")
+        shutil.copytree(ROOT / "course_lib", source / "course_lib",
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
+        out = Path(tmp) / "dist"
+        run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(out), str(source)])
+        built = sorted(out.glob("course_lib-*.whl"))
+        if len(built) != 1:
+            raise BuildError(f"expected one course_lib wheel, found {[p.name for p in built]}")
+        if not built[0].name.endswith("-py3-none-any.whl"):
+            raise BuildError(f"course_lib must build a pure-Python py3-none-any wheel, got {built[0].name}")
+        target_dir.mkdir(parents=True, exist_ok=True)
+        return Path(shutil.copy2(built[0], target_dir))
+
+
+def wheel_metadata(wheel: Path):
+    """The parsed METADATA of a wheel (an email.message.Message)."""
+    with zipfile.ZipFile(wheel) as archive:
+        name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+        return HeaderParser().parsestr(archive.read(name).decode())
+
+
+def wheel_requirements(wheel: Path, markers: dict = PYODIDE_MARKERS) -> list:
+    """The wheel's Requires-Dist that apply under ``markers`` (packaging Requirements)."""
+    from packaging.requirements import Requirement
+
+    requirements = []
+    for line in wheel_metadata(wheel).get_all("Requires-Dist") or []:
+        requirement = Requirement(line)
+        if requirement.marker is None or requirement.marker.evaluate(markers):
+            requirements.append(requirement)
+    return requirements
+
+
+def download_pure_wheels(requirements: list[str], dest: Path) -> list[Path]:
+    """Download pinned pure-Python wheels (no dependencies) from PyPI into ``dest``, cached.
+
+    A requirement whose wheel is already in ``dest`` is not downloaded again.
+    """
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name, parse_wheel_filename
+
+    dest.mkdir(parents=True, exist_ok=True)
+
+    def present() -> dict:
+        wheels = {}
+        for wheel in dest.glob("*.whl"):
+            name, version, _, _ = parse_wheel_filename(wheel.name)
+            wheels[(name, str(version))] = wheel
+        return wheels
+
+    def pinned(spec: str) -> tuple:
+        requirement = Requirement(spec)
+        version = str(next(iter(requirement.specifier)).version)
+        return canonicalize_name(requirement.name), version
+
+    missing = [spec for spec in requirements if pinned(spec) not in present()]
+    if missing:
+        run([
+            sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+            "--only-binary", ":all:", "--platform", "any", "--implementation", "py",
+            "--abi", "none", "--python-version", "3.14", "--dest", str(dest), *missing,
+        ])
+    by_pin = present()
+    wheels = []
+    for spec in requirements:
+        wheel = by_pin.get(pinned(spec))
+        if wheel is None:
+            raise BuildError(f"pip did not download a wheel for {spec} into {dest}")
+        if not wheel.name.endswith(PURE_WHEEL_SUFFIXES):
+            raise BuildError(f"{wheel.name} is not a pure-Python wheel; Pyodide cannot use it")
+        wheels.append(wheel)
+    return wheels
+
+
+# ---------------------------------------------------------------------------------------------
+# Pyodide
+
+
+def fetch_pyodide_core(version: str = PYODIDE_VERSION, cache_dir: Path = CACHE_DIR) -> Path:
+    """The npm package ``pyodide@version`` unpacked (cached); returns its ``package`` folder.
+
+    It holds the Pyodide core (pyodide.mjs, the wasm, the standard library) and the
+    ``pyodide-lock.json`` that lists every package of that Pyodide distribution.
+    """
+    folder = cache_dir / f"npm-pyodide-{version}"
+    package = folder / "package"
+    if (package / "pyodide-lock.json").is_file():
+        return package
+    npm = shutil.which("npm")
+    if npm is None:
+        raise BuildError(
+            "npm (from Node.js) is needed to fetch the Pyodide core from the npm registry; "
+            "install Node.js (e.g. `apt-get install npm`)"
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    run([npm, "pack", f"pyodide@{version}", "--pack-destination", str(folder), "--silent"],
+        cwd=folder)
+    tarball = folder / f"pyodide-{version}.tgz"
+    if not tarball.is_file():
+        raise BuildError(f"npm pack did not write {tarball}")
+    staging = folder / "unpacking"
+    shutil.rmtree(staging, ignore_errors=True)
+    with tarfile.open(tarball) as archive:
+        archive.extractall(staging, filter="data")
+    shutil.rmtree(package, ignore_errors=True)
+    (staging / "package").rename(package)
+    shutil.rmtree(staging)
+    return package
+
+
+def read_pyodide_lock(package: Path) -> dict:
+    return json.loads((package / "pyodide-lock.json").read_text())
+
+
+def kernel_wheel_requirements(lock: dict) -> list[str]:
+    """Pinned requirements of the pure-Python packages the kernel installs when it starts.
+
+    Starting from :data:`KERNEL_ROOT_REQUIREMENTS`, follow the wheels' Requires-Dist (as
+    Pyodide evaluates their markers). A package in the Pyodide lock is pinned to the lock's
+    version; one that is not (``comm``) to the newest pure wheel on PyPI.
+    """
+    from packaging.utils import canonicalize_name
+
+    packages = {canonicalize_name(name): spec for name, spec in lock["packages"].items()}
+    wheel_dir = CACHE_DIR / f"kernel-wheels-{PYODIDE_VERSION}"
+    pins: dict[str, str] = {}
+    queue = list(KERNEL_ROOT_REQUIREMENTS)
+    while queue:
+        name = canonicalize_name(queue.pop(0))
+        if name in pins:
+            continue
+        if name in packages:
+            version = packages[name]["version"]
+        else:
+            version = newest_pure_version(name, wheel_dir)
+        pins[name] = f"{name}=={version}"
+        (wheel,) = download_pure_wheels([pins[name]], wheel_dir)
+        queue.extend(str(req.name) for req in wheel_requirements(wheel))
+    return sorted(pins.values())
+
+
+def newest_pure_version(name: str, wheel_dir: Path) -> str:
+    """The version of the newest pure wheel of ``name`` on PyPI (remembered in the cache)."""
+    from packaging.utils import parse_wheel_filename
+
+    memo = wheel_dir / f"{name}.newest"
+    if memo.is_file():
+        return memo.read_text().strip()
+    with tempfile.TemporaryDirectory() as tmp:
+        run([
+            sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+            "--only-binary", ":all:", "--platform", "any", "--implementation", "py",
+            "--abi", "none", "--python-version", "3.14", "--dest", tmp, name,
+        ])
+        (wheel,) = Path(tmp).glob("*.whl")
+        version = str(parse_wheel_filename(wheel.name)[1])
+    wheel_dir.mkdir(parents=True, exist_ok=True)
+    memo.write_text(version)
+    return version
+
+
+def stage_pyodide(lite_dir: Path, config: dict) -> None:
+    """Put the npm Pyodide core and the kernel's wheels into a staged ``lite_dir``."""
+    package = fetch_pyodide_core()
+    lock = read_pyodide_lock(package)
+    kernel_wheels = download_pure_wheels(kernel_wheel_requirements(lock),
+                                         CACHE_DIR / f"kernel-wheels-{PYODIDE_VERSION}")
+    static = lite_dir / "static" / "pyodide"
+    static.mkdir(parents=True)
+    for item in package.iterdir():
+        # Only the core: no source maps, docs or the demo consoles.
+        if item.suffix in (".map", ".md", ".html", ".ts") or item.name == "package.json":
+            continue
+        shutil.copy2(item, static / item.name)
+    # pyodide-lock refuses the npm package's lock unless info.version names the release.
+    lock["info"]["version"] = PYODIDE_VERSION
+    (static / "pyodide-lock.json").write_text(json.dumps(lock))
+    wheels = lite_dir / "kernel-wheels"
+    wheels.mkdir()
+    for wheel in kernel_wheels:
+        shutil.copy2(wheel, wheels / wheel.name)
+    config["PyodideLockAddon"] = {"enabled": True, "wheels": ["kernel-wheels"]}
+
+
+# ---------------------------------------------------------------------------------------------
+# Build
+
+
+def build(
+    output: Path = DEFAULT_OUTPUT,
+    *,
+    notebooks_dir: Path = DEFAULT_NOTEBOOKS,
+    extra_contents: list[Path] = (),
+    bundle_pyodide: bool = False,
+    force: bool = False,
+    log=print,
+) -> BuildReport:
+    """Build the site into ``output``; skip the work if the inputs have not changed.
+
+    Parameters
+    ----------
+    output : Path
+        The folder to write (it is replaced).
+    notebooks_dir : Path
+        Where the student notebooks are (``notebooks/``).
+    extra_contents : list of Path
+        More files to put next to the lessons (the tests add a kernel-check notebook).
+    bundle_pyodide : bool
+        Serve the Pyodide core and the kernel's wheels from the site (see the module docs).
+    force : bool
+        Build even if the output is up to date.
+    """
+    started = time.monotonic()
+    output = Path(output).resolve()
+    notebooks_dir = Path(notebooks_dir).resolve()
+    lessons = lesson_notebooks(notebooks_dir)
+    data_dir = notebooks_dir / "data"
+    data_files = [p for p in data_dir.rglob("*") if p.is_file()] if data_dir.is_dir() else []
+    extra_contents = [Path(p).resolve() for p in extra_contents]
+    content_files = [*lessons, *data_files]
+    contents_digest = files_digest(content_files, notebooks_dir)
+    if extra_contents:
+        contents_digest = hashlib.sha256(
+            (contents_digest + files_digest(extra_contents, Path("/"))).encode()
+        ).hexdigest()
+    name = storage_name(contents_digest)
+    requirements = read_browser_requirements()
+
+    config_files = [LITE_DIR / "jupyter_lite_config.json", LITE_DIR / "jupyter-lite.json",
+                    BROWSER_REQUIREMENTS, Path(__file__).resolve()]
+    fingerprint = {
+        "contents": contents_digest,
+        "course_lib": files_digest(course_lib_sources(), ROOT),
+        "config": files_digest(config_files, ROOT),
+        "bundle_pyodide": bundle_pyodide,
+        "pyodide": PYODIDE_VERSION,
+    }
+    report = BuildReport(output=output, lessons=[p.name for p in lessons], wheels=[],
+                         storage_name=name, bundled_pyodide=bundle_pyodide)
+    info_path = output / BUILD_INFO
+    if not force and info_path.is_file():
+        previous = json.loads(info_path.read_text())
+        if previous.get("fingerprint") == fingerprint:
+            report.wheels = previous["wheels"]
+            report.skipped = True
+            _measure(report)
+            return report
+
+    log(f"building the site into {output} ...")
+    course_wheel = build_course_lib_wheel()
+    index_wheels = [course_wheel, *download_pure_wheels(requirements, CACHE_DIR / "index-wheels")]
+    report.wheels = [wheel.name for wheel in index_wheels]
+
+    stage = CACHE_DIR / ("stage-offline" if bundle_pyodide else "stage")
+    shutil.rmtree(stage, ignore_errors=True)
+    lite_dir = stage / "lite"
+    contents = stage / "contents"
+    lite_dir.mkdir(parents=True)
+    contents.mkdir()
+    for path in [*lessons, *extra_contents]:
+        shutil.copy2(path, contents / path.name)
+    if data_files:
+        shutil.copytree(data_dir, contents / "data")
+    pypi = lite_dir / "pypi"
+    pypi.mkdir()
+    for wheel in index_wheels:
+        shutil.copy2(wheel, pypi / wheel.name)
+
+    config = json.loads((LITE_DIR / "jupyter_lite_config.json").read_text())
+    lite_json = json.loads((LITE_DIR / "jupyter-lite.json").read_text())
+    lite_json["jupyter-config-data"]["contentsStorageName"] = name
+    if bundle_pyodide:
+        stage_pyodide(lite_dir, config)
+    (lite_dir / "jupyter_lite_config.json").write_text(json.dumps(config, indent=2))
+    (lite_dir / "jupyter-lite.json").write_text(json.dumps(lite_json, indent=2))
+
+    shutil.rmtree(output, ignore_errors=True)
+    command = [
+        sys.executable, "-m", "jupyterlite_core", "build",
+        "--lite-dir", str(lite_dir),
+        "--output-dir", str(output),
+        "--contents", str(contents),
+    ]
+    env = {**os.environ, "JUPYTERLITE_NO_LIBARCHIVE": "1"}
+    result = subprocess.run(command, cwd=lite_dir, capture_output=True, text=True, env=env)
+    if result.returncode != 0:
+        raise BuildError(f"jupyter lite build failed:\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}")
+    check_output(output, name, report.wheels, bundle_pyodide)
+
+    report.seconds = time.monotonic() - started
+    info_path.write_text(json.dumps({"fingerprint": fingerprint, "wheels": report.wheels,
+                                     "storage_name": name, "lessons": report.lessons}, indent=2))
+    _measure(report)
+    return report
+
+
+def check_output(output: Path, name: str, wheels: list[str], bundle_pyodide: bool) -> None:
+    """Fail loudly if the build is missing something the lessons rely on."""
+    config = json.loads((output / "jupyter-lite.json").read_text())["jupyter-config-data"]
+    if config.get("contentsStorageName") != name:
+        raise BuildError(f"contentsStorageName was not set in {output / 'jupyter-lite.json'}")
+    index = json.loads((output / "pypi" / "all.json").read_text())
+    from packaging.utils import canonicalize_name, parse_wheel_filename
+
+    for wheel in wheels:
+        project = canonicalize_name(parse_wheel_filename(wheel)[0])
+        if project not in {canonicalize_name(key) for key in index}:
+            raise BuildError(f"{wheel} is missing from the site's package index pypi/all.json")
+    maps = [p for p in output.rglob("*.map")]
+    if maps:
+        raise BuildError(f"source maps left in the site, e.g. {maps[0]}")
+    if bundle_pyodide and not (output / "static" / "pyodide-lock" / "pyodide-lock.json").is_file():
+        raise BuildError("--bundle-pyodide: the customised pyodide-lock.json was not written")
+
+
+def _measure(report: BuildReport) -> None:
+    files = [p for p in report.output.rglob("*") if p.is_file()]
+    report.file_count = len(files)
+    report.size_bytes = sum(p.stat().st_size for p in files)
+
+
+# ---------------------------------------------------------------------------------------------
+# Serve
+
+
+class SiteRequestHandler(http.server.SimpleHTTPRequestHandler):
+    """Static files with the MIME types JupyterLite needs, never cached, quiet."""
+
+    extensions_map = {
+        **http.server.SimpleHTTPRequestHandler.extensions_map,
+        ".js": "text/javascript",
+        ".mjs": "text/javascript",
+        ".wasm": "application/wasm",
+        ".json": "application/json",
+        ".ipynb": "application/json",
+        ".whl": "application/octet-stream",
+        ".zip": "application/zip",
+    }
+
+    def end_headers(self) -> None:
+        # A local server is for trying edits: always serve the current build.
+        self.send_header("Cache-Control", "no-store")
+        super().end_headers()
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 (the stdlib's name)
+        if os.environ.get("COURSE_SITE_VERBOSE"):
+            super().log_message(format, *args)
+
+
+def serve(output: Path, port: int) -> None:
+    """Serve ``output`` on 127.0.0.1:``port`` (0 picks a free port) until interrupted."""
+    handler = partial(SiteRequestHandler, directory=str(output))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        print(f"Serving {output} at {url}", flush=True)
+        print(f"Open {url}lab/index.html (Ctrl+C stops the server)", flush=True)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="output folder (default _site/)")
+    parser.add_argument("--notebooks", type=Path, default=DEFAULT_NOTEBOOKS, help="student notebooks folder")
+    parser.add_argument("--bundle-pyodide", action="store_true",
+                        help="serve the Pyodide core and the kernel's wheels from the site (needs npm)")
+    parser.add_argument("--force", action="store_true", help="rebuild even if the output is up to date")
+    parser.add_argument("--serve", action="store_true", help="serve the site on 127.0.0.1 after building")
+    parser.add_argument("--no-build", action="store_true", help="with --serve: serve the existing output")
+    parser.add_argument("--port", type=int, default=8000, help="port for --serve (0: any free port)")
+    args = parser.parse_args(argv)
+    try:
+        if not args.no_build:
+            report = build(args.output, notebooks_dir=args.notebooks,
+                           bundle_pyodide=args.bundle_pyodide, force=args.force)
+            print(report.summary(), flush=True)
+        if args.serve:
+            if not (args.output / "index.html").is_file():
+                raise BuildError(f"nothing to serve in {args.output}: build the site first")
+            serve(args.output.resolve(), args.port)
+    except BuildError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+"""Shared test helpers.
+
+``require_tool`` is how a test says it needs a program that is not a Python package. On a
+learner's laptop a missing tool skips the test with a message saying how to install it; in CI
+(``CI=true``) it fails, because CI installs every tool and a skip there would hide a gap.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require_tool(name: str, install_hint: str) -> str:
+    """Return the path of program ``name``, or skip (laptop) / fail (CI) the calling test."""
+    path = shutil.which(name)
+    if path:
+        return path
+    message = f"{name} is not installed: {install_hint}"
+    if in_ci():
+        pytest.fail(message + " (CI=true, so this is a failure, not a skip)")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return ROOT

@@ -1,0 +1,205 @@
+"""The notebook pipeline: source notebooks -> student notebooks, and what each must satisfy.
+
+Strict execution of the source notebooks is nbval's job (``make test`` runs it on
+notebooks/solutions/). These tests check the generated student copies and the format rules.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from conftest import ROOT
+from course_lib.grading import exercise_ids
+from course_lib.grading.notebooks import (
+    NotebookFormatError,
+    cell_source,
+    exercise_cells,
+    exercise_id,
+    read_notebook,
+    stale_student_notebooks,
+    strip_solutions,
+    student_version,
+)
+from course_lib.lessons import LESSONS, browser_setup_cell
+
+SOURCES = sorted((ROOT / "notebooks" / "solutions").glob("[0-9][0-9]_*.ipynb"))
+SOURCE_IDS = [path.stem for path in SOURCES]
+
+
+def _code_cell(source: str, **course) -> dict:
+    metadata = {"course": course} if course else {}
+    return {"cell_type": "code", "id": "c1", "metadata": metadata, "source": source, "outputs": [{"x": 1}], "execution_count": 3}
+
+
+# --- the transformation -------------------------------------------------------------------
+
+
+def test_an_indented_solution_becomes_a_stub_at_its_indentation():
+    source = "def f(x):\n    '''doc'''\n    # BEGIN SOLUTION\n    y = 2 * x\n    return y\n    # END SOLUTION\n"
+    assert strip_solutions(source) == "def f(x):\n    '''doc'''\n    raise NotImplementedError(\"write your answer here\")\n"
+
+
+def test_a_top_level_solution_is_removed_and_the_placeholder_stays():
+    source = "answer = None  # your answer\n# BEGIN SOLUTION\nanswer = 'holm'\n# END SOLUTION\nprint(answer)"
+    assert strip_solutions(source) == "answer = None  # your answer\nprint(answer)"
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["# BEGIN SOLUTION\nx = 1\n", "x = 1\n# END SOLUTION\n", "# BEGIN SOLUTION\n# BEGIN SOLUTION\n# END SOLUTION\n"],
+)
+def test_unbalanced_markers_are_an_error(source):
+    with pytest.raises(NotebookFormatError):
+        strip_solutions(source)
+
+
+def test_student_version_clears_outputs_and_keeps_ids_and_metadata():
+    notebook = {
+        "cells": [_code_cell("def f():\n    # BEGIN SOLUTION\n    return 1\n    # END SOLUTION\n", exercise="01.f")],
+        "metadata": {"course": {"lesson": "01"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    original = copy.deepcopy(notebook)
+    student = student_version(notebook)
+    cell = student["cells"][0]
+    assert cell["outputs"] == [] and cell["execution_count"] is None
+    assert cell["id"] == "c1" and exercise_id(cell) == "01.f"
+    assert "return 1" not in cell_source(cell)
+    assert student["metadata"] == {"course": {"lesson": "01"}}
+    assert notebook == original, "student_version must not change its input"
+
+
+def test_a_solution_outside_an_exercise_cell_is_an_error():
+    notebook = {"cells": [_code_cell("# BEGIN SOLUTION\nx = 1\n# END SOLUTION\n")], "metadata": {}}
+    with pytest.raises(NotebookFormatError, match="no exercise id"):
+        student_version(notebook)
+
+
+def test_duplicate_exercise_ids_are_an_error():
+    cell = _code_cell("x = None\n", exercise="01.f")
+    with pytest.raises(NotebookFormatError, match="used by two cells"):
+        student_version({"cells": [cell, copy.deepcopy(cell)], "metadata": {}})
+
+
+# --- the committed notebooks ----------------------------------------------------------------
+
+
+def test_there_is_a_source_notebook_for_the_first_lesson():
+    assert SOURCES and SOURCES[0].name == LESSONS[0].notebook
+
+
+def test_committed_student_notebooks_equal_what_make_student_writes():
+    stale = stale_student_notebooks(ROOT)
+    assert not stale, f"run `make student`: {[str(p.relative_to(ROOT)) for p in stale]}"
+
+
+def test_no_student_notebook_contains_solution_code():
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        text = path.read_text(encoding="utf-8")
+        assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text, path.name
+
+
+def test_every_student_notebook_has_a_source():
+    sources = {path.name for path in SOURCES}
+    students = {path.name for path in (ROOT / "notebooks").glob("*.ipynb")}
+    assert students == sources
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=SOURCE_IDS)
+def test_source_notebook_follows_the_lesson_format(path):
+    notebook = read_notebook(path)
+    number = path.name[:2]
+    lesson = next(item for item in LESSONS if item.number == number)
+    assert path.name == lesson.notebook
+    assert notebook["metadata"].get("course", {}).get("lesson") == number
+    assert notebook["metadata"]["kernelspec"]["name"] == "python3"
+    cells = notebook["cells"]
+    assert cells[0]["cell_type"] == "markdown" and cell_source(cells[0]).startswith(f"# Lesson {number}")
+    first_code = next(cell for cell in cells if cell["cell_type"] == "code")
+    setup = cell_source(first_code)
+    assert setup.startswith(browser_setup_cell().rsplit("[", 1)[0]), "first code cell must be the browser setup cell"
+    assert re.search(r'await piplite\.install\(\["course-lib"', setup)
+    ids = [cell.get("id") for cell in cells]
+    assert all(ids) and len(set(ids)) == len(ids), "every cell needs a unique id"
+    assert set(exercise_cells(notebook)) == set(exercise_ids(number)), "exercise cells and registry disagree"
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=SOURCE_IDS)
+def test_source_notebook_is_committed_executed_without_errors(path):
+    notebook = read_notebook(path)
+    for cell in notebook["cells"]:
+        if cell["cell_type"] != "code" or not cell_source(cell).strip():
+            continue
+        assert cell["execution_count"] is not None, f"unexecuted cell {cell['id']}: run `make solutions`"
+        assert not [o for o in cell["outputs"] if o["output_type"] == "error"], f"error output in cell {cell['id']}"
+
+
+def _execute(notebook: dict, tmp_path) -> nbformat.NotebookNode:
+    node = nbformat.from_dict(copy.deepcopy(notebook))
+    client = NotebookClient(node, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
+    client.execute()
+    return node
+
+
+def _text_output(cell) -> str:
+    return "".join(out.get("text", "") for out in cell.get("outputs", []) if out["output_type"] == "stream")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", SOURCES, ids=SOURCE_IDS)
+def test_untouched_student_notebook_runs_top_to_bottom(path, tmp_path):
+    student = read_notebook(ROOT / "notebooks" / path.name)
+    executed = _execute(student, tmp_path)  # raises CellExecutionError on any error
+    outputs = "\n".join(_text_output(cell) for cell in executed.cells if cell.cell_type == "code")
+    for ident in exercise_ids(path.name[:2]):
+        assert f"{ident}: not attempted yet" in outputs, f"no 'not attempted' feedback for {ident}"
+    assert "✔" not in outputs, "an untouched exercise must not pass"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", SOURCES, ids=SOURCE_IDS)
+def test_a_wrong_answer_gets_a_failing_check_with_a_specific_message(path, tmp_path):
+    student = read_notebook(ROOT / "notebooks" / path.name)
+    for cell in student["cells"]:
+        ident = exercise_id(cell)
+        if ident is None:
+            continue
+        source = cell_source(cell)
+        if "raise NotImplementedError" in source:
+            cell["source"] = source.replace('raise NotImplementedError("write your answer here")', "return -1.5")
+        else:
+            cell["source"] = source + "\n" + _wrong_value_assignment(source)
+    executed = _execute(student, tmp_path)
+    outputs = "\n".join(_text_output(cell) for cell in executed.cells if cell.cell_type == "code")
+    for ident in exercise_ids(path.name[:2]):
+        assert re.search(rf"✘ {re.escape(ident)}: 0 of \d+ public cases pass", outputs), f"{ident} did not fail"
+    assert "case 1 (" in outputs and "expected" in outputs and "got" in outputs
+    assert "so the cells below use the reference solution" in outputs
+
+
+def _wrong_value_assignment(source: str) -> str:
+    """For a value exercise, assign a wrong value to the placeholder variable."""
+    match = re.search(r"^(\w+)\s*=\s*None", source, flags=re.MULTILINE)
+    assert match, f"a value exercise needs a `name = None` placeholder:\n{source}"
+    return f"{match[1]} = 'no idea'"
+
+
+def test_lesson01_wrong_answer_gets_the_partial_window_hint(tmp_path):
+    student = read_notebook(ROOT / "notebooks" / LESSONS[0].notebook)
+    for cell in student["cells"]:
+        if exercise_id(cell) == "01.windowed_mean":
+            cell["source"] = cell_source(cell).replace(
+                'raise NotImplementedError("write your answer here")',
+                "import numpy as np\n    v = np.asarray(values, float)\n"
+                "    return np.array([v[i:i + window].mean() for i in range(0, len(v), window)])",
+            )
+    executed = _execute(student, tmp_path)
+    outputs = "\n".join(_text_output(cell) for cell in executed.cells if cell.cell_type == "code")
+    assert "✘ 01.windowed_mean: 3 of 4 public cases pass." in outputs
+    assert "hint: your last window is shorter than the others" in outputs
