@@ -8,6 +8,10 @@ STAMP := $(VENV)/.installed
 SUBMISSIONS ?= submissions
 RESULTS ?= grading-results
 PORT ?= 8000
+# Extra JupyterLab options, e.g. make lab LAB_ARGS=--port=9999
+LAB_ARGS ?=
+# Containers and CI machines often run as root, which JupyterLab refuses without this flag.
+LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 # Headless machines (no display) get --no-browser; JupyterLab still prints the URL to open.
 LAB_BROWSER := $(if $(or $(DISPLAY),$(filter Darwin,$(shell uname -s))),,--no-browser)
 
@@ -32,7 +36,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 lab: $(STAMP)
-	$(PY) -m jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks $(LAB_BROWSER)
+	$(PY) -m jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks $(LAB_BROWSER) $(LAB_ROOT) $(LAB_ARGS)
 
 test: $(STAMP)
 	$(PY) -m pytest

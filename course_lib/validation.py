@@ -202,8 +202,9 @@ def as_1d_sample(x: Any, name: str) -> tuple[np.ndarray, bool]:
         return as_1d_numeric(x, name), False
     array = as_1d_array(x, name)
     if array.dtype.kind == "O":
-        # NaN is the only value not equal to itself; None is missing too (pandas uses both).
-        missing = sum(1 for value in array if value is None or value != value)
+        import pandas as pd  # its isna knows every missing marker: None, NaN, NA, NaT
+
+        missing = int(pd.isna(array).sum())
         if missing:
             raise ValueError(
                 f"{name} contains missing values ({missing} of {array.size}); "

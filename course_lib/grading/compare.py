@@ -10,7 +10,7 @@ Examples
 >>> compare(0.1 + 0.2, 0.3).ok
 True
 >>> compare({"a": 1.0}, {"a": 2.0}).detail
-"at ['a']: expected 1.0, got 2.0"
+"at ['a']: expected 1, got 2"
 """
 
 from __future__ import annotations
