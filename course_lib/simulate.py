@@ -9,7 +9,8 @@ Three ways the world can change under a model, in the notation of Moreno-Torres 
 :func:`make_tabular` draws a customer-churn-like table with a knob for each. :func:`drift_stream`
 draws a one-dimensional stream whose concept changes abruptly, gradually, incrementally or
 recurrently (Gama et al., 2014). :func:`feedback_loop` simulates a recommender that learns only
-from what it chose to show. Everything takes a ``seed`` and is reproducible.
+from what it chose to show. :func:`mystery_shifts` and :func:`mystery_streams` draw the two puzzles
+of lesson 01's exercises. Everything takes a ``seed`` and is reproducible.
 
 References
 ----------
@@ -28,7 +29,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from course_lib.validation import as_1d_numeric
+from course_lib.validation import as_1d_numeric, check_number
 
 __all__ = [
     "FEATURES",
@@ -42,6 +43,8 @@ __all__ = [
     "windowed_mean",
     "labelled_fraction",
     "feedback_loop",
+    "mystery_shifts",
+    "mystery_streams",
 ]
 
 NUMERIC_FEATURES = ("age", "income", "tenure_months", "support_calls")
@@ -116,6 +119,8 @@ def churn_probability(features: pd.DataFrame, *, concept_shift: float = 0.0) -> 
     True
     """
     concept_shift = _check_fraction(concept_shift, "concept_shift")
+    if not isinstance(features, pd.DataFrame):
+        raise TypeError(f"features must be a pandas DataFrame with the columns {list(FEATURES)}, got {type(features).__name__}")
     missing = [name for name in FEATURES if name not in features.columns]
     if missing:
         raise ValueError(f"features is missing the columns {missing}")
@@ -266,10 +271,19 @@ def drift_stream(
         raise ValueError(f"pattern must be one of {', '.join(_PATTERNS)}; got {pattern!r}")
     if distribution not in ("normal", "bernoulli"):
         raise ValueError(f"distribution must be 'normal' or 'bernoulli', got {distribution!r}")
+    if isinstance(change_points, (int, np.integer)):
+        change_points = (change_points,)
+    if any(isinstance(p, bool) or not isinstance(p, (int, np.integer)) for p in change_points):
+        raise TypeError(f"change_points must be a tuple of ints, got {change_points!r}")
     points = tuple(int(p) for p in change_points)
     if not points or any(not 0 < p < n for p in points) or list(points) != sorted(set(points)):
         raise ValueError(f"change_points must be increasing positions inside (0, {n}), got {change_points}")
     width = _check_count(width, "width")
+    if pattern in ("gradual", "incremental") and any(b - a < width for a, b in zip(points, points[1:])):
+        # A change that starts before the previous one has finished would silently cut it short.
+        raise ValueError(f"change_points must be at least width = {width} apart for a {pattern} drift, got {points}")
+    if any(isinstance(level, bool) or not isinstance(level, (int, float, np.number)) for level in levels):
+        raise TypeError(f"levels must be a tuple of numbers, got {levels!r}")
     levels = tuple(float(level) for level in levels)
     if len(levels) < 2:
         raise ValueError(f"levels must hold at least two values, got {levels}")
@@ -277,8 +291,7 @@ def drift_stream(
         raise ValueError(f"levels must hold one value more than change_points ({len(points) + 1}), got {len(levels)}")
     if distribution == "bernoulli" and any(not 0 <= level <= 1 for level in levels):
         raise ValueError(f"levels must be probabilities in [0, 1] for a bernoulli stream, got {levels}")
-    if noise < 0:
-        raise ValueError(f"noise must be >= 0, got {noise}")
+    noise = check_number(noise, "noise", minimum=0)
     rng = _rng(seed)
 
     if pattern == "recurring":
@@ -362,7 +375,11 @@ def labelled_fraction(prediction_times, label_delays, now: float) -> float:
     0.6666666666666666
     """
     times = as_1d_numeric(prediction_times, "prediction_times")
-    delays = np.asarray(label_delays, dtype=float)
+    now = check_number(now, "now")
+    try:
+        delays = np.asarray(label_delays, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"label_delays must hold numbers (inf for a label that never arrives), got {label_delays!r:.60}") from None
     if delays.ndim != 1 or len(delays) != len(times):
         raise ValueError(
             f"label_delays must be 1-D with the same length as prediction_times ({len(times)}), got shape {delays.shape}"
@@ -449,3 +466,79 @@ def feedback_loop(
             }
         )
     return pd.DataFrame(rows)
+
+
+# The answer keys of lesson 01's two puzzles live next to the generators, so the exercise's
+# reference and the data the learner sees cannot disagree.
+_MYSTERY_SHIFTS = {
+    "A": ("prior", {"prior_shift": 0.45}),
+    "B": ("concept", {"concept_shift": 0.8}),
+    "C": ("covariate", {"covariate_shift": 0.8}),
+}
+_MYSTERY_STREAMS = {
+    "W": ("incremental", {"change_points": (500,), "width": 700}),
+    "X": ("recurring", {"change_points": (300, 600, 900)}),
+    "Y": ("gradual", {"change_points": (400,), "width": 700}),
+    "Z": ("abrupt", {"change_points": (750,)}),
+}
+
+
+def mystery_shifts(n: int = 3000, *, seed: int | np.random.Generator = 2024) -> dict[str, pd.DataFrame]:
+    """Three labelled batches ``"A"``, ``"B"``, ``"C"``, each drawn with one kind of shift.
+
+    The puzzle of exercise ``01.shift_kind``: compare each batch with the reference population
+    (``make_tabular()`` without shift) and say which of covariate, prior and concept shift it
+    shows. Each kind occurs exactly once.
+
+    Parameters
+    ----------
+    n : int
+        Rows per batch.
+    seed : int or numpy.random.Generator
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        Same columns as :func:`make_tabular`.
+
+    Examples
+    --------
+    >>> batches = mystery_shifts(500)
+    >>> sorted(batches), batches["A"].shape
+    (['A', 'B', 'C'], (500, 7))
+    """
+    n = _check_count(n, "n")
+    rng = _rng(seed)
+    return {name: make_tabular(n, seed=rng, **knobs) for name, (_, knobs) in _MYSTERY_SHIFTS.items()}
+
+
+def mystery_streams(n: int = 1500, *, seed: int | np.random.Generator = 2024) -> dict[str, np.ndarray]:
+    """Four streams ``"W"`` to ``"Z"``, one per drift pattern, without their labels.
+
+    The puzzle of exercise ``01.drift_pattern``: plot each stream and say whether its drift is
+    abrupt, gradual, incremental or recurring. Each pattern occurs exactly once. The concept
+    moves between 0 and 3, with observation noise of standard deviation 0.6.
+
+    Parameters
+    ----------
+    n : int
+        Length of each stream, at least 1200 (the last change starts at step 900 and a
+        gradual or incremental change lasts 700 steps).
+    seed : int or numpy.random.Generator
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+
+    Examples
+    --------
+    >>> streams = mystery_streams()
+    >>> sorted(streams), streams["W"].shape
+    (['W', 'X', 'Y', 'Z'], (1500,))
+    """
+    n = _check_count(n, "n", minimum=1200)
+    rng = _rng(seed)
+    return {
+        name: drift_stream(n, pattern=pattern, levels=(0.0, 3.0, 0.0, 3.0), noise=0.6, seed=rng, **knobs).values
+        for name, (pattern, knobs) in _MYSTERY_STREAMS.items()
+    }

@@ -1,5 +1,9 @@
 """Exercises of lesson 01, drift theory (references in :mod:`course_lib.simulate`).
 
+They are registered in the order the notebook presents them: ``windowed_mean`` (the dashboard
+signal), ``shift_kind`` and ``drift_pattern`` (two puzzles whose answer keys live next to their
+generators in :mod:`course_lib.simulate`), ``labelled_fraction`` (label delay).
+
 Case factories import numpy when called, so listing these ids stays light.
 """
 
@@ -66,6 +70,193 @@ register(
         hint="reshape the first len(values) // window * window values to (-1, window) and average each row.",
     )
 )
+
+
+# --- value exercises: the two puzzles of the lesson --------------------------------------------
+#
+# Each answer is a dict of words, checked entry by entry: one case per batch (or stream), so the
+# feedback says which entries are wrong and the hint speaks about that entry. The expected value
+# of a case never prints its word: feedback normally shows "expected X, got Y", which here would
+# hand out the answer to a puzzle with three or four options.
+
+_SHIFT_KINDS = ("covariate", "prior", "concept")
+_PATTERNS = ("abrupt", "gradual", "incremental", "recurring")
+
+
+def shift_kind_answer() -> dict:
+    """Which shift each batch of :func:`course_lib.simulate.mystery_shifts` shows."""
+    from course_lib.simulate import _MYSTERY_SHIFTS
+
+    return {name: kind for name, (kind, _) in _MYSTERY_SHIFTS.items()}
+
+
+def drift_pattern_answer() -> dict:
+    """Which drift pattern each stream of :func:`course_lib.simulate.mystery_streams` follows."""
+    from course_lib.simulate import _MYSTERY_STREAMS
+
+    return {name: pattern for name, (pattern, _) in _MYSTERY_STREAMS.items()}
+
+
+def _word(got, key: str) -> str | None:
+    """The learner's word for ``key``, normalised, or None when there is none."""
+    if not isinstance(got, dict) or not isinstance(got.get(key), str):
+        return None
+    return got[key].strip().lower()
+
+
+class _RightWordFor:
+    """The expected value of one entry: equal to any answer dict holding the right word there.
+
+    Its repr names the entry, never the word, so feedback cannot give the answer away.
+    """
+
+    def __init__(self, key: str, word: str) -> None:
+        self.key = key
+        self._word = word
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, _RightWordFor):
+            return (self.key, self._word) == (other.key, other._word)
+        return _word(other, self.key) == self._word
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"the right word for {self.key!r}"
+
+
+def _entry_cases(answer_key, noun: str):
+    def cases() -> list[Case]:
+        return [
+            Case.with_expected(f"{noun} {key}", _RightWordFor(key, word), key=key)
+            for key, word in answer_key().items()
+        ]
+
+    return cases
+
+
+def _key_of(case: Case) -> str:
+    return dict(case.kwargs)["key"]
+
+
+def _not_a_word(allowed: tuple[str, ...]):
+    """A mistake test: the entry of this case is missing or not one of ``allowed``."""
+
+    def test(case: Case, got) -> bool:
+        return _word(got, _key_of(case)) not in allowed
+
+    return test
+
+
+def _called(truth: str, wrong: tuple[str, ...], answer_key):
+    """A mistake test: this case's entry is truly ``truth`` and was answered as one of ``wrong``."""
+
+    def test(case: Case, got) -> bool:
+        key = _key_of(case)
+        return answer_key()[key] == truth and _word(got, key) in wrong
+
+    return test
+
+
+def _relabelled(answer_key, truth: str, wrong: str):
+    """The right answer except that the entry that is truly ``truth`` is answered ``wrong``."""
+
+    def answer() -> dict:
+        result = answer_key()
+        key = next(name for name, word in result.items() if word == truth)
+        result[key] = wrong
+        return result
+
+    return answer
+
+
+register(
+    Exercise(
+        id="01.shift_kind",
+        title="Which shift does each of the batches A, B and C show?",
+        kind="value",
+        reference="course_lib.grading.exercises.lesson01:shift_kind_answer",
+        public_cases=_entry_cases(shift_kind_answer, "batch"),
+        mistakes=(
+            Mistake(
+                'answer with a dict {"A": ..., "B": ..., "C": ...} whose values are exactly '
+                '"covariate", "prior" or "concept" (label shift is called "prior" here).',
+                test=_not_a_word(_SHIFT_KINDS),
+            ),
+            Mistake(
+                "this batch keeps P(X | Y): split it by class and compare its churners with the "
+                "reference churners. If each class looks as before and only the mix of classes "
+                "moved (the positive rate, and the model's probabilities all too low), that is "
+                "prior (label) shift.",
+                wrong=_relabelled(shift_kind_answer, "prior", "covariate"),
+                test=_called("prior", ("covariate", "concept"), shift_kind_answer),
+            ),
+            Mistake(
+                "in this batch the features moved within each class too (compare its churners "
+                "with the reference churners), and the model's reliability curve still follows "
+                "the diagonal: P(Y | X) held while P(X) moved. That is covariate shift.",
+                wrong=_relabelled(shift_kind_answer, "covariate", "prior"),
+                test=_called("covariate", ("prior", "concept"), shift_kind_answer),
+            ),
+            Mistake(
+                "this batch's features, over all customers, look just like the reference, yet the "
+                "model's predictions no longer match the outcomes (a flat reliability curve, a "
+                "low AUC): the same X now leads to a different Y. That is concept shift, which "
+                "no look at the inputs alone can reveal.",
+                wrong=_relabelled(shift_kind_answer, "concept", "covariate"),
+                test=_called("concept", ("covariate", "prior"), shift_kind_answer),
+            ),
+        ),
+        hint="for each batch ask, in order: did P(X) move? did P(X | Y) move within each class? "
+        "does the model still match the outcomes?",
+    )
+)
+
+
+register(
+    Exercise(
+        id="01.drift_pattern",
+        title="Which drift pattern does each of the streams W, X, Y and Z follow?",
+        kind="value",
+        reference="course_lib.grading.exercises.lesson01:drift_pattern_answer",
+        public_cases=_entry_cases(drift_pattern_answer, "stream"),
+        mistakes=(
+            Mistake(
+                'answer with a dict {"W": ..., "X": ..., "Y": ..., "Z": ...} whose values are exactly '
+                '"abrupt", "gradual", "incremental" or "recurring".',
+                test=_not_a_word(_PATTERNS),
+            ),
+            Mistake(
+                "gradual or incremental? In a gradual drift the old and the new concept take turns: "
+                "during the change you see two separate bands of points, the upper one ever denser. "
+                "In an incremental drift one band slides from the old level to the new one. (The "
+                "window means look like a ramp in both cases; look at the points.)",
+                wrong=_relabelled(drift_pattern_answer, "gradual", "incremental"),
+                test=lambda case, got: (
+                    (drift_pattern_answer()[_key_of(case)], _word(got, _key_of(case)))
+                    in {("gradual", "incremental"), ("incremental", "gradual")}
+                ),
+            ),
+            Mistake(
+                "this stream returns to its old level (and leaves it again): a concept that comes "
+                "back is recurring drift, which is why old models are worth keeping.",
+                wrong=_relabelled(drift_pattern_answer, "recurring", "abrupt"),
+                test=_called("recurring", ("abrupt", "gradual", "incremental"), drift_pattern_answer),
+            ),
+            Mistake(
+                "this stream changes once, at one moment, and stays at its new level: that is an "
+                "abrupt drift.",
+                wrong=_relabelled(drift_pattern_answer, "abrupt", "recurring"),
+                test=_called("abrupt", ("recurring", "gradual", "incremental"), drift_pattern_answer),
+            ),
+        ),
+        hint="look at each stream around its change: one jump, jumps back and forth, two bands "
+        "mixing, or one band sliding?",
+    )
+)
+
+
+# --- label delay (section 4 of the notebook) -----------------------------------------------
 
 
 def _labelled_fraction_public() -> list[Case]:

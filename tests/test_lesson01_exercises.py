@@ -1,0 +1,56 @@
+"""Lesson 01's two puzzle exercises: checked entry by entry, with hints, and never giving the
+answer away in their feedback (a multiple-choice answer shown as "expected ..." would)."""
+
+from __future__ import annotations
+
+import pytest
+
+from course_lib.grading import check, get_exercise, run_cases
+from course_lib.grading.exercises.lesson01 import drift_pattern_answer, shift_kind_answer
+
+PUZZLES = {"01.shift_kind": shift_kind_answer, "01.drift_pattern": drift_pattern_answer}
+
+
+@pytest.mark.parametrize("ident", PUZZLES)
+def test_feedback_names_the_wrong_entries_but_not_their_answers(ident):
+    answer = PUZZLES[ident]()
+    words = sorted(set(answer.values()))
+    for guess in words:
+        result = check(ident, {key: guess for key in answer}, quiet=True)
+        failed = [outcome for outcome in result.outcomes if not outcome.passed]
+        assert len(failed) == sum(word != guess for word in answer.values())
+        for outcome in failed:
+            key = outcome.description.split()[-1]
+            assert f"the right word for {key!r}" in outcome.detail
+            assert answer[key] not in outcome.detail, outcome.detail
+            assert outcome.hint
+
+
+def test_one_wrong_entry_costs_one_case_and_gets_its_own_hint():
+    answer = shift_kind_answer()
+    prior_batch = next(key for key, kind in answer.items() if kind == "prior")
+    result = check("01.shift_kind", {**answer, prior_batch: "covariate"}, quiet=True)
+    assert (result.passed, result.total) == (2, 3)
+    (failed,) = [outcome for outcome in result.outcomes if not outcome.passed]
+    assert failed.description == f"batch {prior_batch}"
+    assert "split it by class" in failed.hint and "prior (label) shift" in failed.hint
+
+
+def test_words_are_compared_without_case_or_surrounding_spaces():
+    shouted = {key: f"  {word.upper()} " for key, word in drift_pattern_answer().items()}
+    assert check("01.drift_pattern", shouted, quiet=True).status == "passed"
+
+
+def test_swapping_gradual_and_incremental_explains_the_bands():
+    answer = drift_pattern_answer()
+    swap = {"gradual": "incremental", "incremental": "gradual"}
+    result = check("01.drift_pattern", {key: swap.get(word, word) for key, word in answer.items()}, quiet=True)
+    failed = [outcome for outcome in result.outcomes if not outcome.passed]
+    assert len(failed) == 2 and all("two separate bands" in outcome.hint for outcome in failed)
+
+
+@pytest.mark.parametrize("answer", ["prior", ["prior", "concept", "covariate"], {"A": "label shift"}])
+def test_an_answer_of_the_wrong_shape_is_told_the_expected_shape(answer):
+    result = run_cases(get_exercise("01.shift_kind"), answer, get_exercise("01.shift_kind").public_cases())
+    assert result.status == "failed"
+    assert all('answer with a dict {"A": ...' in outcome.hint for outcome in result.outcomes if not outcome.passed)
