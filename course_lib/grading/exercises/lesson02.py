@@ -1,0 +1,551 @@
+"""Exercises of lesson 02, drift statistics (references in :mod:`course_lib.stats`).
+
+Case factories and wrong answers import numpy and course_lib.stats when called, so listing
+these ids stays light. The two value exercises (a choice of correction and a reading of a drift
+report) have their zero-argument references here, at the end of the module.
+"""
+
+from __future__ import annotations
+
+import math
+
+from course_lib.grading.registry import Case, Exercise, Mistake, register
+
+# ---------------------------------------------------------------------------------------------
+# 02.ks_statistic: the two-sample KS statistic from the two ECDFs
+# ---------------------------------------------------------------------------------------------
+
+
+def _ks_public() -> list[Case]:
+    import numpy as np
+
+    rng = np.random.default_rng(201)
+    return [
+        Case("tiny samples, current to the right", ([0.1, 0.4, 0.7, 0.9], [0.5, 0.8, 1.2, 1.5, 1.9])),
+        Case("current shifted left by 0.5 sd (n=300, m=200)", (rng.normal(0, 1, 300), rng.normal(-0.5, 1, 200))),
+        Case("current shifted right by 0.5 sd (n=250, m=400)", (rng.normal(0, 1, 250), rng.normal(0.5, 1, 400))),
+        Case("same mean, current twice as wide", (rng.normal(0, 1, 500), rng.normal(0, 2, 500))),
+        Case("integer samples with ties", (rng.poisson(3, 200), rng.poisson(3.6, 150))),
+    ]
+
+
+def _ks_hidden(rng) -> list[Case]:
+    cases = []
+    for _ in range(6):
+        n, m = (int(k) for k in rng.integers(20, 1500, size=2))
+        shift, scale = float(rng.normal(0, 0.5)), float(rng.uniform(0.5, 2.0))
+        cases.append(Case("random normals", (rng.normal(0, 1, n), rng.normal(shift, scale, m))))
+    cases.append(Case("random integers with ties", (rng.poisson(4, 300), rng.poisson(float(rng.uniform(3, 5)), 250))))
+    return cases
+
+
+def _ecdf_gaps(reference, current, at: str = "pooled"):
+    """F_ref - F_cur at the pooled points (or at the points of one sample only)."""
+    import numpy as np
+
+    a = np.sort(np.asarray(reference, dtype=float))
+    b = np.sort(np.asarray(current, dtype=float))
+    points = {"pooled": np.concatenate([a, b]), "reference": a, "current": b}[at]
+    return np.searchsorted(a, points, side="right") / a.size - np.searchsorted(b, points, side="right") / b.size
+
+
+def _ks_reference_above(reference, current):
+    return float(_ecdf_gaps(reference, current).max())
+
+
+def _ks_current_above(reference, current):
+    return float((-_ecdf_gaps(reference, current)).max())
+
+
+def _ks_reference_points_only(reference, current):
+    return float(abs(_ecdf_gaps(reference, current, at="reference")).max())
+
+
+def _ks_current_points_only(reference, current):
+    return float(abs(_ecdf_gaps(reference, current, at="current")).max())
+
+
+_ONE_SIDED_HINT = (
+    "you took a one-sided maximum (F_ref - F_cur, or F_cur - F_ref): the two-sided statistic is "
+    "the largest ABSOLUTE gap, max |F_ref(t) - F_cur(t)|, and drift can go either way."
+)
+_ONE_SAMPLE_POINTS_HINT = (
+    "you evaluated the ECDFs at the points of one sample only: the largest gap can sit at a "
+    "point of either sample, so evaluate both ECDFs at all n + m pooled points."
+)
+
+register(
+    Exercise(
+        id="02.ks_statistic",
+        title="The two-sample Kolmogorov-Smirnov statistic from the two ECDFs",
+        kind="function",
+        reference="course_lib.stats:ks_statistic",
+        public_cases=_ks_public,
+        hidden_cases=_ks_hidden,
+        mistakes=(
+            Mistake(_ONE_SIDED_HINT, wrong=_ks_reference_above),
+            Mistake(_ONE_SIDED_HINT, wrong=_ks_current_above),
+            Mistake(_ONE_SAMPLE_POINTS_HINT, wrong=_ks_reference_points_only),
+            Mistake(_ONE_SAMPLE_POINTS_HINT, wrong=_ks_current_points_only),
+        ),
+        hint=(
+            "pool both samples, evaluate each ECDF there with "
+            "np.searchsorted(np.sort(x), t, side='right') / len(x), and return the largest "
+            "absolute difference as a float."
+        ),
+    )
+)
+
+# ---------------------------------------------------------------------------------------------
+# 02.psi: Population Stability Index with reference-quantile bins
+# ---------------------------------------------------------------------------------------------
+
+
+def _psi_public() -> list[Case]:
+    import numpy as np
+
+    rng = np.random.default_rng(202)
+    reference = rng.normal(0, 1, 1000)
+    return [
+        Case("two samples from the same normal (n=1000 each)", (reference, rng.normal(0, 1, 1000))),
+        Case("current shifted by 0.5 sd", (reference, rng.normal(0.5, 1, 800))),
+        Case(
+            "current only above the reference median: empty bins",
+            (reference, np.abs(rng.normal(0, 1, 500)) + float(np.median(reference))),
+        ),
+        Case("5 bins, a wider current", (reference, rng.normal(0, 1.5, 600)), {"bins": 5}),
+    ]
+
+
+def _psi_hidden(rng) -> list[Case]:
+    cases = []
+    for _ in range(5):
+        n, m = (int(k) for k in rng.integers(200, 3000, size=2))
+        reference = rng.normal(0, 1, n)
+        current = rng.normal(float(rng.normal(0, 0.4)), float(rng.uniform(0.7, 1.5)), m)
+        cases.append(Case("random normals", (reference, current), {"bins": int(rng.integers(4, 16))}))
+    reference = rng.exponential(1.0, 1000)
+    cases.append(Case("current beyond the reference's range", (reference, reference.max() + rng.exponential(1.0, 300))))
+    return cases
+
+
+def _psi_log10(reference, current, bins=10):
+    from course_lib import stats
+
+    return stats.psi(reference, current, bins=bins) / math.log(10)
+
+
+def _psi_equal_width(reference, current, bins=10):
+    from course_lib import stats
+
+    return stats.psi(reference, current, bins=bins, strategy="uniform")
+
+
+def _psi_current_quantiles(reference, current, bins=10):
+    import numpy as np
+
+    from course_lib import stats
+
+    edges = np.unique(np.quantile(np.asarray(current, dtype=float), np.linspace(0, 1, bins + 1)[1:-1]))
+    return stats.psi(reference, current, bins=edges)
+
+
+def _psi_eps_added(reference, current, bins=10):
+    import numpy as np
+
+    from course_lib import stats
+
+    shares = stats.binned_proportions(reference, current, bins=bins)
+    r, c = shares.reference + 1e-4, shares.current + 1e-4
+    return float(np.sum((c - r) * np.log(c / r)))
+
+
+def _not_finite(case: Case, got) -> bool:
+    try:
+        return not math.isfinite(float(got))
+    except (TypeError, ValueError):
+        return False
+
+
+register(
+    Exercise(
+        id="02.psi",
+        title="Population Stability Index with bins at the reference's quantiles",
+        kind="function",
+        reference="course_lib.stats:psi",
+        public_cases=_psi_public,
+        hidden_cases=_psi_hidden,
+        mistakes=(
+            Mistake(
+                "your PSI is infinite or NaN: an empty bin gives log(0). Clip every share below at "
+                "eps = 1e-4 (np.maximum(share, eps)) before taking the log.",
+                test=_not_finite,
+            ),
+            Mistake("you used log10 (or log2); PSI uses the natural log, np.log.", wrong=_psi_log10),
+            Mistake(
+                "your bins have equal widths; here the inner edges are the reference's quantiles "
+                "np.quantile(reference, np.linspace(0, 1, bins + 1)[1:-1]).",
+                wrong=_psi_equal_width,
+            ),
+            Mistake(
+                "you took the bin edges from the current sample; they come from the reference, "
+                "the distribution the model was built on.",
+                wrong=_psi_current_quantiles,
+            ),
+            Mistake(
+                "you added eps to every share; clip instead (np.maximum(share, eps)), which leaves "
+                "the non-empty bins exactly as they are.",
+                wrong=_psi_eps_added,
+            ),
+        ),
+        hint=(
+            "inner edges = the reference's quantiles; shares = np.bincount(np.searchsorted(edges, x, "
+            "side='right'), minlength=bins) / len(x) for each sample; clip at 1e-4; then "
+            "sum((c - r) * ln(c / r))."
+        ),
+    )
+)
+
+# ---------------------------------------------------------------------------------------------
+# 02.kl_divergence: KL(reference || current), in the right direction
+# ---------------------------------------------------------------------------------------------
+
+
+def _kl_public() -> list[Case]:
+    import numpy as np
+
+    rng = np.random.default_rng(203)
+    plans = np.array(["basic", "standard", "premium"])
+    return [
+        Case(
+            "categories, the same three in both",
+            (rng.choice(plans, 600, p=[0.3, 0.45, 0.25]), rng.choice(plans, 400, p=[0.5, 0.4, 0.1])),
+        ),
+        Case(
+            "a category the current sample lacks",
+            (rng.choice(plans, 500, p=[0.2, 0.5, 0.3]), rng.choice(plans[:2], 500, p=[0.4, 0.6])),
+        ),
+        Case("numbers, current shifted by 0.3 sd", (rng.normal(0, 1, 1000), rng.normal(0.3, 1, 1000))),
+        Case("numbers, current narrower, 5 bins", (rng.normal(0, 1, 800), rng.normal(0, 0.5, 700)), {"bins": 5}),
+    ]
+
+
+def _kl_hidden(rng) -> list[Case]:
+    import numpy as np
+
+    cases = []
+    letters = np.array(list("abcde"))
+    for _ in range(3):
+        p, q = rng.dirichlet(np.ones(5)), rng.dirichlet(np.ones(5))
+        cases.append(Case("random categories", (rng.choice(letters, 500, p=p), rng.choice(letters, 400, p=q))))
+    for _ in range(3):
+        reference = rng.normal(0, 1, int(rng.integers(300, 2000)))
+        current = rng.normal(float(rng.normal(0, 0.5)), float(rng.uniform(0.5, 1.5)), int(rng.integers(300, 2000)))
+        cases.append(Case("random normals", (reference, current), {"bins": int(rng.integers(4, 16))}))
+    return cases
+
+
+def _kl_shares(reference, current, bins=10, *, renormalise=True):
+    import numpy as np
+
+    from course_lib import stats
+
+    shares = stats.binned_proportions(reference, current, bins=bins)
+    r, c = np.maximum(shares.reference, 1e-4), np.maximum(shares.current, 1e-4)
+    if renormalise:
+        r, c = r / r.sum(), c / c.sum()
+    return r, c
+
+
+def _kl_reversed(reference, current, bins=10):
+    import numpy as np
+
+    r, c = _kl_shares(reference, current, bins)
+    return float(np.sum(c * np.log(c / r)))
+
+
+def _kl_base2(reference, current, bins=10):
+    from course_lib import stats
+
+    return stats.kl_divergence(reference, current, bins=bins) / math.log(2)
+
+
+def _kl_symmetric(reference, current, bins=10):
+    return _kl_reversed(reference, current, bins) + _kl_base_e(reference, current, bins)
+
+
+def _kl_base_e(reference, current, bins=10):
+    from course_lib import stats
+
+    return stats.kl_divergence(reference, current, bins=bins)
+
+
+def _kl_not_renormalised(reference, current, bins=10):
+    import numpy as np
+
+    r, c = _kl_shares(reference, current, bins, renormalise=False)
+    return float(np.sum(r * np.log(r / c)))
+
+
+register(
+    Exercise(
+        id="02.kl_divergence",
+        title="KL(reference || current) on binned or categorical samples",
+        kind="function",
+        reference="course_lib.stats:kl_divergence",
+        public_cases=_kl_public,
+        hidden_cases=_kl_hidden,
+        mistakes=(
+            Mistake(
+                "you computed KL(current || reference). KL is not symmetric: weigh the log-ratio by "
+                "the REFERENCE shares, sum r * ln(r / c).",
+                wrong=_kl_reversed,
+            ),
+            Mistake("you used log base 2 (bits); this exercise, like scipy.stats.entropy, uses nats (np.log).", wrong=_kl_base2),
+            Mistake(
+                "you returned KL(r || c) + KL(c || r), which is the PSI; KL is one direction only.",
+                wrong=_kl_symmetric,
+            ),
+            Mistake(
+                "after clipping at eps the shares no longer sum to 1: divide each by its sum before "
+                "taking the KL.",
+                wrong=_kl_not_renormalised,
+            ),
+            Mistake(
+                "your KL is infinite: a bin empty in the current sample gives ln(r / 0). Clip both "
+                "share vectors below at eps = 1e-4 first.",
+                test=_not_finite,
+            ),
+        ),
+        hint=(
+            "shares = stats.binned_proportions(reference, current, bins=bins); clip r and c at 1e-4, "
+            "divide each by its sum, return float(sum(r * ln(r / c)))."
+        ),
+    )
+)
+
+# ---------------------------------------------------------------------------------------------
+# 02.adjust_pvalues: Bonferroni and Holm
+# ---------------------------------------------------------------------------------------------
+
+
+def _adjust_public() -> list[Case]:
+    import numpy as np
+
+    rng = np.random.default_rng(204)
+    small = [0.01, 0.04, 0.03, 0.20]
+    twenty = np.concatenate([rng.uniform(0, 0.004, 4), rng.uniform(0, 1, 16)])
+    rng.shuffle(twenty)
+    return [
+        Case("four p-values, Bonferroni", (small, "bonferroni")),
+        Case("four p-values, Holm", (small, "holm")),
+        Case("twenty p-values, four small, Bonferroni", (twenty, "bonferroni")),
+        Case("twenty p-values, four small, Holm", (twenty, "holm")),
+    ]
+
+
+def _adjust_hidden(rng) -> list[Case]:
+    import numpy as np
+
+    cases = []
+    for method in ("bonferroni", "holm", "holm", "holm"):
+        m = int(rng.integers(3, 40))
+        k = int(rng.integers(0, m))
+        pvalues = np.concatenate([rng.uniform(0, 0.01, k), rng.uniform(0, 1, m - k)])
+        rng.shuffle(pvalues)
+        cases.append(Case(f"random p-values, {method}", (pvalues, method)))
+    return cases
+
+
+def _adjust_always_bonferroni(pvalues, method):
+    from course_lib import stats
+
+    return stats.adjust_pvalues(pvalues, "bonferroni")
+
+
+def _holm_parts(pvalues):
+    import numpy as np
+
+    p = np.asarray(pvalues, dtype=float)
+    order = np.argsort(p, kind="stable")
+    return p, order, np.arange(1, p.size + 1)
+
+
+def _adjust_holm_without_running_max(pvalues, method):
+    import numpy as np
+
+    from course_lib import stats
+
+    if method != "holm":
+        return stats.adjust_pvalues(pvalues, method)
+    p, order, rank = _holm_parts(pvalues)
+    result = np.empty(p.size)
+    result[order] = np.minimum((p.size - rank + 1) * p[order], 1.0)
+    return result
+
+
+def _adjust_holm_off_by_one(pvalues, method):
+    import numpy as np
+
+    from course_lib import stats
+
+    if method != "holm":
+        return stats.adjust_pvalues(pvalues, method)
+    p, order, rank = _holm_parts(pvalues)
+    result = np.empty(p.size)
+    result[order] = np.minimum(np.maximum.accumulate((p.size - rank) * p[order]), 1.0)
+    return result
+
+
+def _adjust_sorted_order(pvalues, method):
+    import numpy as np
+
+    from course_lib import stats
+
+    return stats.adjust_pvalues(np.sort(np.asarray(pvalues, dtype=float)), method)
+
+
+def _adjust_uncapped(pvalues, method):
+    import numpy as np
+
+    p, order, rank = _holm_parts(pvalues)
+    if method == "bonferroni":
+        return p * p.size
+    result = np.empty(p.size)
+    result[order] = np.maximum.accumulate((p.size - rank + 1) * p[order])
+    return result
+
+
+register(
+    Exercise(
+        id="02.adjust_pvalues",
+        title="Bonferroni and Holm adjusted p-values",
+        kind="function",
+        reference="course_lib.stats:adjust_pvalues",
+        public_cases=_adjust_public,
+        hidden_cases=_adjust_hidden,
+        mistakes=(
+            Mistake(
+                "for method='holm' you returned the Bonferroni values: Holm multiplies the smallest "
+                "p-value by m, the next by m - 1, ..., the largest by 1.",
+                wrong=_adjust_always_bonferroni,
+            ),
+            Mistake(
+                "your Holm values are not monotone: take the running maximum over the sorted "
+                "values (np.maximum.accumulate), so a larger p-value never gets a smaller "
+                "adjusted p-value.",
+                wrong=_adjust_holm_without_running_max,
+            ),
+            Mistake(
+                "off by one: the i-th smallest p-value (i = 1, 2, ...) is multiplied by m - i + 1, "
+                "so the smallest by m and the largest by 1.",
+                wrong=_adjust_holm_off_by_one,
+            ),
+            Mistake(
+                "your result is in sorted order; return the adjusted p-values in the input's order "
+                "(result[order] = adjusted).",
+                wrong=_adjust_sorted_order,
+            ),
+            Mistake("an adjusted p-value is a probability: cap it at 1 (np.minimum(..., 1.0)).", wrong=_adjust_uncapped),
+        ),
+        hint=(
+            "Bonferroni: min(1, m * p). Holm: sort, multiply the i-th smallest by m - i + 1, take the "
+            "running maximum, cap at 1, and put the values back in the input's order."
+        ),
+    )
+)
+
+# ---------------------------------------------------------------------------------------------
+# 02.choose_correction: which correction fits a paging drift monitor
+# ---------------------------------------------------------------------------------------------
+
+
+def choose_correction_answer() -> str:
+    """Reference answer of 02.choose_correction."""
+    return "holm"
+
+
+register(
+    Exercise(
+        id="02.choose_correction",
+        title="The correction for a drift monitor that pages someone on any alarm",
+        kind="value",
+        reference="course_lib.grading.exercises.lesson02:choose_correction_answer",
+        public_cases=lambda: [Case("the correction for the paging monitor")],
+        mistakes=(
+            Mistake(
+                "Bonferroni does keep the family-wise error at 5%, but Holm keeps it too and "
+                "rejects everything Bonferroni rejects and sometimes more: it is never worse.",
+                wrong=lambda: "bonferroni",
+            ),
+            Mistake(
+                "Benjamini-Hochberg controls the expected SHARE of false alarms among the alarms, "
+                "not the chance of any false alarm: when a few features really drift, it lets "
+                "more false alarms through on the others than the 5% promise allows.",
+                wrong=lambda: "fdr_bh",
+            ),
+            Mistake(
+                "without a correction, 20 tests at 5% give at least one false page on about "
+                "1 - 0.95**20 = 64% of the days without drift.",
+                test=lambda case, got: isinstance(got, str) and got.strip().lower() in ("none", "no correction"),
+            ),
+        ),
+        hint='answer with one of the strings "bonferroni", "holm", "fdr_bh" or "none".',
+    )
+)
+
+# ---------------------------------------------------------------------------------------------
+# 02.read_report: reading the drift report of the lesson
+# ---------------------------------------------------------------------------------------------
+
+#: The data and options of the lesson's drift report (section 10 of the notebook).
+REPORT_ROWS = (1000, 800)
+REPORT_SEEDS = (11, 12)
+REPORT_COVARIATE_SHIFT = 0.2
+
+
+def _lesson_report(correction):
+    from course_lib.drift import drift_report
+    from course_lib.simulate import FEATURES, make_tabular
+
+    reference = make_tabular(REPORT_ROWS[0], seed=REPORT_SEEDS[0])
+    current = make_tabular(REPORT_ROWS[1], covariate_shift=REPORT_COVARIATE_SHIFT, seed=REPORT_SEEDS[1])
+    return drift_report(reference, current, columns=list(FEATURES), correction=correction)
+
+
+def read_report_answer() -> list:
+    """Reference answer of 02.read_report: the columns the lesson's Holm-corrected report flags."""
+    return _lesson_report("holm").drifted
+
+
+def _uncorrected_reading() -> list:
+    table = _lesson_report("holm").table
+    return table.loc[table["pvalue"] < 0.05, "column"].tolist()
+
+
+def _same_columns_other_order(case: Case, got) -> bool:
+    expected = read_report_answer()
+    try:
+        return list(got) != expected and sorted(got) == sorted(expected)
+    except TypeError:
+        return False
+
+
+register(
+    Exercise(
+        id="02.read_report",
+        title="The columns the lesson's drift report flags after the Holm correction",
+        kind="value",
+        reference="course_lib.grading.exercises.lesson02:read_report_answer",
+        public_cases=lambda: [Case("the drifted columns of the report, in the table's order")],
+        mistakes=(
+            Mistake(
+                "you read the raw p-values (or the effect sizes): a column whose raw p-value is below "
+                "0.05 can have a Holm-adjusted p-value above it. Use the pvalue_adjusted column.",
+                wrong=_uncorrected_reading,
+            ),
+            Mistake("the right columns, in another order: list them in the table's order.", test=_same_columns_other_order),
+        ),
+        hint="list the names in the `column` column whose pvalue_adjusted is below 0.05, top to bottom.",
+    )
+)
