@@ -41,9 +41,8 @@ import sys
 import tarfile
 import tempfile
 import time
-import tomllib
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.parser import HeaderParser
 from functools import partial
 from pathlib import Path
@@ -54,6 +53,9 @@ CACHE_DIR = LITE_DIR / ".cache"
 DEFAULT_OUTPUT = ROOT / "_site"
 DEFAULT_NOTEBOOKS = ROOT / "notebooks"
 BROWSER_REQUIREMENTS = LITE_DIR / "browser-requirements.txt"
+#: JupyterLite's own configuration, kept in jupyter-lite/: the build options and the site's
+#: settings (jupyter-lite.json).
+LITE_CONFIG_FILES = ("jupyter_lite_config.json", "jupyter-lite.json")
 #: Written into the output folder; a rebuild with the same inputs is skipped.
 BUILD_INFO = "course-build.json"
 
@@ -98,10 +100,11 @@ class BuildReport:
     seconds: float = 0.0
     size_bytes: int = 0
     file_count: int = 0
-    extra: dict = field(default_factory=dict)
 
     def summary(self) -> str:
-        state = "up to date" if self.skipped else f"built in {self.seconds:.1f} s"
+        if self.skipped:
+            return f"site up to date: {self.output} ({self.size_bytes / 1e6:.1f} MB)"
+        state = f"built in {self.seconds:.1f} s"
         lines = [
             f"site {state}: {self.output}",
             f"  size: {self.size_bytes / 1e6:.1f} MB in {self.file_count} files",
@@ -127,6 +130,13 @@ def lesson_notebooks(notebooks_dir: Path) -> list[Path]:
             f"{LESSONS[0].notebook}); run `make student` to generate them"
         )
     return found
+
+
+def site_contents(notebooks_dir: Path) -> list[Path]:
+    """Every file the site shows: the lessons in course order, then ``data/`` if present."""
+    data_dir = notebooks_dir / "data"
+    data_files = sorted(p for p in data_dir.rglob("*") if p.is_file()) if data_dir.is_dir() else []
+    return [*lesson_notebooks(notebooks_dir), *data_files]
 
 
 def read_browser_requirements(path: Path = BROWSER_REQUIREMENTS) -> list[str]:
@@ -209,8 +219,16 @@ def build_course_lib_wheel(cache_dir: Path = CACHE_DIR) -> Path:
             raise BuildError(f"expected one course_lib wheel, found {[p.name for p in built]}")
         if not built[0].name.endswith("-py3-none-any.whl"):
             raise BuildError(f"course_lib must build a pure-Python py3-none-any wheel, got {built[0].name}")
-        target_dir.mkdir(parents=True, exist_ok=True)
-        return Path(shutil.copy2(built[0], target_dir))
+        return install_into_cache(built[0], target_dir)
+
+
+def install_into_cache(file: Path, folder: Path) -> Path:
+    """Move ``file`` into the cache ``folder`` atomically (builds may run side by side)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    partial_copy = Path(tempfile.mkstemp(dir=folder, prefix=".partial-")[1])
+    shutil.copy2(file, partial_copy)
+    os.replace(partial_copy, folder / file.name)
+    return folder / file.name
 
 
 def wheel_metadata(wheel: Path):
@@ -230,6 +248,15 @@ def wheel_requirements(wheel: Path, markers: dict = PYODIDE_MARKERS) -> list:
         if requirement.marker is None or requirement.marker.evaluate(markers):
             requirements.append(requirement)
     return requirements
+
+
+def pip_download(requirements: list[str], dest: Path) -> None:
+    """``pip download`` pure-Python wheels for Python 3.14, without dependencies."""
+    run([
+        sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+        "--only-binary", ":all:", "--platform", "any", "--implementation", "py",
+        "--abi", "none", "--python-version", "3.14", "--dest", str(dest), *requirements,
+    ])
 
 
 def download_pure_wheels(requirements: list[str], dest: Path) -> list[Path]:
@@ -256,11 +283,10 @@ def download_pure_wheels(requirements: list[str], dest: Path) -> list[Path]:
 
     missing = [spec for spec in requirements if pinned(spec) not in present()]
     if missing:
-        run([
-            sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-            "--only-binary", ":all:", "--platform", "any", "--implementation", "py",
-            "--abi", "none", "--python-version", "3.14", "--dest", str(dest), *missing,
-        ])
+        with tempfile.TemporaryDirectory() as tmp:
+            pip_download(missing, Path(tmp))
+            for wheel in Path(tmp).glob("*.whl"):
+                install_into_cache(wheel, dest)
     by_pin = present()
     wheels = []
     for spec in requirements:
@@ -294,18 +320,18 @@ def fetch_pyodide_core(version: str = PYODIDE_VERSION, cache_dir: Path = CACHE_D
             "install Node.js (e.g. `apt-get install npm`)"
         )
     folder.mkdir(parents=True, exist_ok=True)
-    run([npm, "pack", f"pyodide@{version}", "--pack-destination", str(folder), "--silent"],
-        cwd=folder)
-    tarball = folder / f"pyodide-{version}.tgz"
-    if not tarball.is_file():
-        raise BuildError(f"npm pack did not write {tarball}")
-    staging = folder / "unpacking"
-    shutil.rmtree(staging, ignore_errors=True)
-    with tarfile.open(tarball) as archive:
-        archive.extractall(staging, filter="data")
-    shutil.rmtree(package, ignore_errors=True)
-    (staging / "package").rename(package)
-    shutil.rmtree(staging)
+    with tempfile.TemporaryDirectory(dir=folder, prefix=".partial-") as tmp:
+        run([npm, "pack", f"pyodide@{version}", "--pack-destination", tmp, "--silent"], cwd=tmp)
+        tarball = Path(tmp) / f"pyodide-{version}.tgz"
+        if not tarball.is_file():
+            raise BuildError(f"npm pack did not write {tarball.name}")
+        with tarfile.open(tarball) as archive:
+            archive.extractall(tmp, filter="data")
+        try:
+            (Path(tmp) / "package").rename(package)
+        except OSError:  # another build unpacked it first
+            if not (package / "pyodide-lock.json").is_file():
+                raise
     return package
 
 
@@ -313,51 +339,43 @@ def read_pyodide_lock(package: Path) -> dict:
     return json.loads((package / "pyodide-lock.json").read_text())
 
 
-def kernel_wheel_requirements(lock: dict) -> list[str]:
+def kernel_wheel_requirements(lock: dict, wheel_dir: Path | None = None) -> list[str]:
     """Pinned requirements of the pure-Python packages the kernel installs when it starts.
 
     Starting from :data:`KERNEL_ROOT_REQUIREMENTS`, follow the wheels' Requires-Dist (as
-    Pyodide evaluates their markers). A package in the Pyodide lock is pinned to the lock's
-    version; one that is not (``comm``) to the newest pure wheel on PyPI.
+    Pyodide evaluates their markers), one level per pip call. A package in the Pyodide lock
+    is pinned to the lock's version; one that is not (``comm``, ``jedi``) to the newest pure
+    wheel on PyPI, remembered in the cache so that rebuilds need no network.
     """
-    from packaging.utils import canonicalize_name
+    from packaging.utils import canonicalize_name, parse_wheel_filename
 
-    packages = {canonicalize_name(name): spec for name, spec in lock["packages"].items()}
-    wheel_dir = CACHE_DIR / f"kernel-wheels-{PYODIDE_VERSION}"
-    pins: dict[str, str] = {}
-    queue = list(KERNEL_ROOT_REQUIREMENTS)
-    while queue:
-        name = canonicalize_name(queue.pop(0))
-        if name in pins:
-            continue
-        if name in packages:
-            version = packages[name]["version"]
-        else:
-            version = newest_pure_version(name, wheel_dir)
-        pins[name] = f"{name}=={version}"
-        (wheel,) = download_pure_wheels([pins[name]], wheel_dir)
-        queue.extend(str(req.name) for req in wheel_requirements(wheel))
-    return sorted(pins.values())
-
-
-def newest_pure_version(name: str, wheel_dir: Path) -> str:
-    """The version of the newest pure wheel of ``name`` on PyPI (remembered in the cache)."""
-    from packaging.utils import parse_wheel_filename
-
-    memo = wheel_dir / f"{name}.newest"
-    if memo.is_file():
-        return memo.read_text().strip()
-    with tempfile.TemporaryDirectory() as tmp:
-        run([
-            sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-            "--only-binary", ":all:", "--platform", "any", "--implementation", "py",
-            "--abi", "none", "--python-version", "3.14", "--dest", tmp, name,
-        ])
-        (wheel,) = Path(tmp).glob("*.whl")
-        version = str(parse_wheel_filename(wheel.name)[1])
+    wheel_dir = wheel_dir or CACHE_DIR / f"kernel-wheels-{PYODIDE_VERSION}"
     wheel_dir.mkdir(parents=True, exist_ok=True)
-    memo.write_text(version)
-    return version
+    in_lock = {canonicalize_name(name): spec["version"] for name, spec in lock["packages"].items()}
+    pins: dict[str, str] = {}
+    level = [canonicalize_name(name) for name in KERNEL_ROOT_REQUIREMENTS]
+    while level:
+        level = sorted(set(level) - set(pins))
+        for name in level:
+            memo = wheel_dir / f"{name}.newest"
+            if name in in_lock:
+                pins[name] = f"{name}=={in_lock[name]}"
+            elif memo.is_file():
+                pins[name] = f"{name}=={memo.read_text().strip()}"
+        unpinned = [name for name in level if name not in pins]
+        if unpinned:
+            with tempfile.TemporaryDirectory() as tmp:
+                pip_download(unpinned, Path(tmp))
+                for wheel in Path(tmp).glob("*.whl"):
+                    name, version, _, _ = parse_wheel_filename(wheel.name)
+                    install_into_cache(wheel, wheel_dir)
+                    memo = Path(tmp) / f"{name}.newest"
+                    memo.write_text(str(version))
+                    install_into_cache(memo, wheel_dir)
+                    pins[name] = f"{name}=={version}"
+        wheels = download_pure_wheels([pins[name] for name in level], wheel_dir)
+        level = [canonicalize_name(req.name) for wheel in wheels for req in wheel_requirements(wheel)]
+    return sorted(pins.values())
 
 
 def stage_pyodide(lite_dir: Path, config: dict) -> None:
@@ -391,7 +409,6 @@ def build(
     output: Path = DEFAULT_OUTPUT,
     *,
     notebooks_dir: Path = DEFAULT_NOTEBOOKS,
-    extra_contents: list[Path] = (),
     bundle_pyodide: bool = False,
     force: bool = False,
     log=print,
@@ -404,8 +421,6 @@ def build(
         The folder to write (it is replaced).
     notebooks_dir : Path
         Where the student notebooks are (``notebooks/``).
-    extra_contents : list of Path
-        More files to put next to the lessons (the tests add a kernel-check notebook).
     bundle_pyodide : bool
         Serve the Pyodide core and the kernel's wheels from the site (see the module docs).
     force : bool
@@ -414,21 +429,15 @@ def build(
     started = time.monotonic()
     output = Path(output).resolve()
     notebooks_dir = Path(notebooks_dir).resolve()
-    lessons = lesson_notebooks(notebooks_dir)
+    content_files = site_contents(notebooks_dir)
+    lessons = [p for p in content_files if p.parent == notebooks_dir]
     data_dir = notebooks_dir / "data"
-    data_files = [p for p in data_dir.rglob("*") if p.is_file()] if data_dir.is_dir() else []
-    extra_contents = [Path(p).resolve() for p in extra_contents]
-    content_files = [*lessons, *data_files]
     contents_digest = files_digest(content_files, notebooks_dir)
-    if extra_contents:
-        contents_digest = hashlib.sha256(
-            (contents_digest + files_digest(extra_contents, Path("/"))).encode()
-        ).hexdigest()
     name = storage_name(contents_digest)
     requirements = read_browser_requirements()
 
-    config_files = [LITE_DIR / "jupyter_lite_config.json", LITE_DIR / "jupyter-lite.json",
-                    BROWSER_REQUIREMENTS, Path(__file__).resolve()]
+    config_files = [*(LITE_DIR / file_name for file_name in LITE_CONFIG_FILES), BROWSER_REQUIREMENTS,
+                    Path(__file__).resolve()]
     fingerprint = {
         "contents": contents_digest,
         "course_lib": files_digest(course_lib_sources(), ROOT),
@@ -452,15 +461,28 @@ def build(
     index_wheels = [course_wheel, *download_pure_wheels(requirements, CACHE_DIR / "index-wheels")]
     report.wheels = [wheel.name for wheel in index_wheels]
 
-    stage = CACHE_DIR / ("stage-offline" if bundle_pyodide else "stage")
-    shutil.rmtree(stage, ignore_errors=True)
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=CACHE_DIR, prefix="stage-") as tmp:
+        _build_staged(Path(tmp), output, name, lessons,
+                      data_dir if len(content_files) > len(lessons) else None,
+                      index_wheels, bundle_pyodide)
+    report.seconds = time.monotonic() - started
+    info_path.write_text(json.dumps({"fingerprint": fingerprint, "wheels": report.wheels,
+                                     "storage_name": name, "lessons": report.lessons}, indent=2))
+    _measure(report)
+    return report
+
+
+def _build_staged(stage: Path, output: Path, name: str, lessons: list[Path],
+                  data_dir: Path | None, index_wheels: list[Path], bundle_pyodide: bool) -> None:
+    """Lay out a lite_dir and the contents in ``stage``, then run ``jupyter lite build``."""
     lite_dir = stage / "lite"
     contents = stage / "contents"
     lite_dir.mkdir(parents=True)
     contents.mkdir()
-    for path in [*lessons, *extra_contents]:
+    for path in lessons:
         shutil.copy2(path, contents / path.name)
-    if data_files:
+    if data_dir is not None:
         shutil.copytree(data_dir, contents / "data")
     pypi = lite_dir / "pypi"
     pypi.mkdir()
@@ -482,17 +504,15 @@ def build(
         "--output-dir", str(output),
         "--contents", str(contents),
     ]
-    env = {**os.environ, "JUPYTERLITE_NO_LIBARCHIVE": "1"}
+    # uv (used by the pyodide-lock step) would otherwise try to download a Python 3.14.
+    env = {"UV_PYTHON_DOWNLOADS": "never", **os.environ}
     result = subprocess.run(command, cwd=lite_dir, capture_output=True, text=True, env=env)
     if result.returncode != 0:
         raise BuildError(f"jupyter lite build failed:\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}")
-    check_output(output, name, report.wheels, bundle_pyodide)
-
-    report.seconds = time.monotonic() - started
-    info_path.write_text(json.dumps({"fingerprint": fingerprint, "wheels": report.wheels,
-                                     "storage_name": name, "lessons": report.lessons}, indent=2))
-    _measure(report)
-    return report
+    favicon = output / "lab" / "favicon.ico"
+    if favicon.is_file():  # browsers ask for /favicon.ico before the app sets its own
+        shutil.copy2(favicon, output / "favicon.ico")
+    check_output(output, name, [wheel.name for wheel in index_wheels], bundle_pyodide)
 
 
 def check_output(output: Path, name: str, wheels: list[str], bundle_pyodide: bool) -> None:

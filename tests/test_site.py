@@ -1,0 +1,501 @@
+"""The course in the browser: the JupyterLite site that `make site` builds.
+
+The site is built once per test session, from the student notebooks in ``notebooks/``, into a
+temporary folder. It is the variant with the Pyodide core bundled (``--bundle-pyodide``), so a
+kernel starts on a machine without internet; packages Pyodide ships (numpy, pandas, ...) keep
+their CDN addresses and are not loaded here.
+
+- Packaging checks (no browser): the course_lib wheel is pure Python; every runtime dependency
+  of course_lib is in the Pyodide distribution the kernel loads (its ``pyodide-lock.json``,
+  from the npm package ``pyodide`` at the kernel's version); the site's own package index holds
+  what the ``observability`` extra needs beyond that.
+- ``test_course_lib_runs_on_the_kernels_python``: real Pyodide (Python 3.14) under Node, no
+  browser: every course_lib source compiles, the modules a lesson needs import, the exercise
+  ids and the doctests that need no numpy agree with CPython here.
+- ``test_lab_lists_and_renders_every_lesson``: a real Chromium opens the lab, the file browser
+  lists every lesson in course order, and each lesson opens with its title and first markdown
+  cells rendered; no request fails.
+- ``test_kernel_installs_course_lib_from_the_site``: the Python (Pyodide) kernel starts, installs
+  course_lib from the site's index and imports it; the version and the exercise ids it prints
+  must equal what CPython here computes.
+- ``test_every_lesson_runs_in_the_browser``: only with ``ONLINE=1`` (it needs the Pyodide CDN):
+  runs every cell of every lesson in the browser, on the site students get.
+
+A failed browser test saves a screenshot under ``_site_test/screenshots/`` and prints its path.
+``COURSE_SITE_NOTEBOOKS=/some/folder`` builds the site from other student notebooks (for
+trying these tests before the lessons exist).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name, parse_wheel_filename
+from packaging.version import Version
+
+from browser_support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    ROOT,
+    PageWatcher,
+    SiteServer,
+    load_site_builder,
+    screenshot_on_failure,
+)
+from conftest import require_tool
+
+import course_lib
+from course_lib.grading import exercise_ids
+from course_lib.lessons import LESSONS
+
+ONLINE = os.environ.get("ONLINE") == "1"
+NOTEBOOKS = Path(os.environ.get("COURSE_SITE_NOTEBOOKS", ROOT / "notebooks"))
+CHROMIUM_HINT = "apt-get install chromium (Debian's package; .ci/run installs it)"
+NPM_HINT = "install Node.js and npm (apt-get install npm), used to fetch the Pyodide core"
+
+builder = load_site_builder()
+
+
+# ---------------------------------------------------------------------------------------------
+# Fixtures
+
+
+@pytest.fixture(scope="session")
+def lesson_files() -> list[Path]:
+    """The student notebooks the site is built from, in course order."""
+    found = [NOTEBOOKS / item.notebook for item in LESSONS if (NOTEBOOKS / item.notebook).is_file()]
+    assert found, f"no student notebooks in {NOTEBOOKS}: run `make student`"
+    return found
+
+
+@pytest.fixture(scope="session")
+def offline_site(tmp_path_factory, lesson_files):
+    """The site with the Pyodide core bundled, built once per session."""
+    require_tool("npm", NPM_HINT)
+    output = tmp_path_factory.mktemp("site") / "offline"
+    report = builder.build(output, notebooks_dir=NOTEBOOKS, bundle_pyodide=True, log=lambda *_: None)
+    print(report.summary())
+    return report
+
+
+@pytest.fixture(scope="session")
+def pyodide_lock() -> dict:
+    """The pyodide-lock.json of the Pyodide release the kernel loads."""
+    require_tool("npm", NPM_HINT)
+    return builder.read_pyodide_lock(builder.fetch_pyodide_core())
+
+
+@pytest.fixture(scope="session")
+def course_lib_wheel(offline_site) -> Path:
+    wheels = sorted((offline_site.output / "pypi").glob("course_lib-*.whl"))
+    assert len(wheels) == 1, f"expected one course_lib wheel in the site's index, found {wheels}"
+    return wheels[0]
+
+
+@pytest.fixture(scope="session")
+def site_index(offline_site) -> dict:
+    """The site's own package index: canonical name -> (version, wheel path)."""
+    index = {}
+    for wheel in (offline_site.output / "pypi").glob("*.whl"):
+        name, version, _, _ = parse_wheel_filename(wheel.name)
+        index[canonicalize_name(name)] = (version, wheel)
+    listing = json.loads((offline_site.output / "pypi" / "all.json").read_text())
+    assert {canonicalize_name(name) for name in listing} == set(index), "pypi/all.json and the wheels disagree"
+    return index
+
+
+@pytest.fixture(scope="session")
+def browser():
+    require_tool("chromium", CHROMIUM_HINT)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="session")
+def offline_server(offline_site, tmp_path_factory):
+    with SiteServer(offline_site.output, tmp_path_factory.mktemp("server") / "requests.log") as server:
+        yield server
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser context (empty storage) and page; closed after the test."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    yield context.new_page()
+    context.close()
+
+
+@contextlib.contextmanager
+def screenshot_if_failing(page, name: str):
+    """Re-raise any failure inside the block with the path of a screenshot of the page."""
+    try:
+        yield
+    except Exception as error:
+        path = screenshot_on_failure(page, name)
+        raise AssertionError(f"{error}\nscreenshot: {path}") from error
+
+
+# ---------------------------------------------------------------------------------------------
+# Packaging: what the browser kernel can install
+
+
+def _lock_versions(lock: dict) -> dict:
+    return {canonicalize_name(name): Version(spec["version"]) for name, spec in lock["packages"].items()}
+
+
+def _requires(wheel: Path, extra: str = "") -> list[Requirement]:
+    markers = {**builder.PYODIDE_MARKERS, "extra": extra}
+    requirements = []
+    for line in builder.wheel_metadata(wheel).get_all("Requires-Dist") or []:
+        requirement = Requirement(line)
+        if requirement.marker is None:
+            applies = extra == ""
+        else:
+            applies = requirement.marker.evaluate(markers) and (
+                extra == "" or not requirement.marker.evaluate({**markers, "extra": ""})
+            )
+        if applies:
+            requirements.append(requirement)
+    return requirements
+
+
+def test_kernel_runs_the_python_the_markers_describe(pyodide_lock):
+    python = pyodide_lock["info"]["python"]
+    assert python.startswith(builder.PYODIDE_MARKERS["python_version"] + "."), (
+        f"the kernel's Pyodide runs Python {python}; update PYODIDE_MARKERS in jupyter-lite/build.py"
+    )
+
+
+def test_course_lib_wheel_is_pure_python(course_lib_wheel):
+    assert course_lib_wheel.name.endswith("-py3-none-any.whl")
+    with zipfile.ZipFile(course_lib_wheel) as archive:
+        names = archive.namelist()
+        wheel_info = next(n for n in names if n.endswith(".dist-info/WHEEL"))
+        text = archive.read(wheel_info).decode()
+    assert "Root-Is-Purelib: true" in text
+    assert re.findall(r"^Tag: (\S+)$", text, flags=re.M) == ["py3-none-any"]
+    compiled = [n for n in names if n.endswith((".so", ".pyd", ".dylib", ".dll"))]
+    assert not compiled, f"the course_lib wheel contains compiled files: {compiled}"
+    assert "course_lib/grading/registry.py" in names
+
+
+# Runtime dependencies that Pyodide does not ship and the site serves instead (pure Python).
+# Keep this short: each one is a wheel the browser downloads from the site.
+SERVED_RUNTIME_DEPENDENCIES = {"seaborn"}
+
+
+def test_every_runtime_dependency_comes_with_the_kernel_or_the_site(course_lib_wheel, pyodide_lock, site_index):
+    in_pyodide = _lock_versions(pyodide_lock)
+    served = {name: version for name, (version, _) in site_index.items()}
+    requirements = _requires(course_lib_wheel)
+    assert requirements, "the course_lib wheel declares no dependencies: is it the right wheel?"
+    problems = []
+    for requirement in requirements:
+        name = canonicalize_name(requirement.name)
+        if name in SERVED_RUNTIME_DEPENDENCIES:
+            versions, where = served, "the site's index"
+        else:
+            versions, where = in_pyodide, f"Pyodide {builder.PYODIDE_VERSION}"
+        if name not in versions:
+            problems.append(f"{requirement} is not in {where}")
+        elif not requirement.specifier.contains(versions[name], prereleases=True):
+            problems.append(f"{requirement}: {where} has {versions[name]}")
+    assert not problems, "course_lib's runtime dependencies must all reach the browser without PyPI:\n" + "\n".join(problems)
+    assert SERVED_RUNTIME_DEPENDENCIES.isdisjoint(in_pyodide), "Pyodide ships it now: drop it from the site"
+
+
+def test_site_index_covers_the_observability_extra(course_lib_wheel, pyodide_lock, site_index):
+    in_pyodide = _lock_versions(pyodide_lock)
+    served = {name: version for name, (version, _) in site_index.items()}
+
+    def provider(requirement: Requirement) -> str | None:
+        name = canonicalize_name(requirement.name)
+        for where, versions in (("Pyodide", in_pyodide), ("site", served)):
+            if name in versions and requirement.specifier.contains(versions[name], prereleases=True):
+                return where
+        return None
+
+    extra = _requires(course_lib_wheel, extra="observability")
+    assert {canonicalize_name(r.name) for r in extra} >= {"prometheus-client", "opentelemetry-sdk", "cloudevents"}
+    missing = [str(r) for r in extra if provider(r) is None]
+    assert not missing, f"neither Pyodide nor the site's index provides: {missing}"
+    # What the site serves must install without PyPI: its own dependencies are provided too.
+    for name, (version, wheel) in site_index.items():
+        assert wheel.name.endswith(builder.PURE_WHEEL_SUFFIXES), f"{wheel.name} is not pure Python"
+        if name != "course-lib":
+            unmet = [str(r) for r in _requires(wheel) if provider(r) is None]
+            assert not unmet, f"{wheel.name} needs {unmet}, which neither Pyodide nor the site provides"
+    duplicated = sorted(set(served) & set(in_pyodide))
+    assert not duplicated, f"the site serves packages Pyodide ships already: {duplicated}"
+
+
+def test_site_is_small_and_fresh_per_release(offline_site):
+    output = offline_site.output
+    assert not list(output.rglob("*.map")), "source maps were left in the site"
+    for app in ("lab", "notebooks"):
+        assert (output / app / "index.html").is_file(), f"the {app} app is missing"
+    for app in ("tree", "repl", "consoles", "edit"):
+        assert not (output / app).exists(), f"the unused {app} app was built"
+    pyodide_parts = {output / "static" / "pyodide", output / "static" / "pyodide-lock"}
+    size = sum(
+        p.stat().st_size for p in output.rglob("*") if p.is_file() and not pyodide_parts & set(p.parents)
+    )
+    print(f"site without the bundled Pyodide: {size / 1e6:.1f} MB")
+    assert size < 30e6, f"the site grew to {size / 1e6:.1f} MB (the published one has no bundled Pyodide)"
+
+    config = json.loads((output / "jupyter-lite.json").read_text())["jupyter-config-data"]
+    name = config["contentsStorageName"]
+    assert course_lib.__version__ in name
+    assert not config.get("enableMemoryStorage", False)
+    # The name follows the lessons' contents, so a release with changed lessons gets a new one.
+    digest = builder.files_digest(builder.site_contents(NOTEBOOKS), NOTEBOOKS)
+    assert name == builder.storage_name(digest)
+
+
+PYODIDE_CHECK_SCRIPT = r"""
+import doctest, importlib, io, json, pathlib, pkgutil, sys
+import course_lib
+from course_lib.grading import exercise_ids
+from course_lib.lessons import LESSONS
+
+# Packages course_lib may import that Pyodide ships but this bare core has not loaded.
+NOT_LOADED = {"numpy", "scipy", "pandas", "matplotlib", "seaborn", "sklearn"}
+result = {"python": list(sys.version_info[:2]), "compiled": 0, "import_errors": {},
+          "doctests": {"attempted": 0, "failed": [], "skipped": []}}
+for path in sorted(pathlib.Path(course_lib.__file__).parent.rglob("*.py")):
+    compile(path.read_text(), str(path), "exec")
+    result["compiled"] += 1
+modules = []
+for info in pkgutil.walk_packages(course_lib.__path__, "course_lib."):
+    try:
+        modules.append(importlib.import_module(info.name))
+    except Exception as error:
+        result["import_errors"][info.name] = [type(error).__name__, getattr(error, "name", None), str(error)]
+result["exercise_ids"] = exercise_ids()
+for module in modules:
+    for test in doctest.DocTestFinder().find(module):
+        runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+        report = io.StringIO()
+        runner.run(test, out=report.write)
+        outcome = runner.summarize(verbose=False)
+        if not outcome.failed:
+            result["doctests"]["attempted"] += outcome.attempted
+        elif any(f"No module named '{name}'" in report.getvalue() for name in NOT_LOADED):
+            result["doctests"]["skipped"].append(test.name)
+        else:
+            result["doctests"]["failed"].append(report.getvalue()[-1500:])
+json.dumps(result)
+"""
+
+
+def test_course_lib_runs_on_the_kernels_python(course_lib_wheel, pyodide_lock, tmp_path):
+    """Real Pyodide (Python 3.14) under Node: the pure-Python parts of course_lib behave as here."""
+    import subprocess
+
+    node = require_tool("node", NPM_HINT)
+    script = tmp_path / "check.py"
+    script.write_text(PYODIDE_CHECK_SCRIPT)
+    completed = subprocess.run(
+        [node, str(ROOT / "tests" / "pyodide_node.mjs"), str(builder.fetch_pyodide_core()),
+         str(course_lib_wheel), str(script)],
+        capture_output=True, text=True, timeout=300,
+    )
+    lines = [line for line in completed.stdout.splitlines() if line.startswith("RESULT ")]
+    assert completed.returncode == 0 and lines, f"Pyodide under Node failed:\n{completed.stderr[-3000:]}"
+    found = json.loads(lines[-1].removeprefix("RESULT "))
+
+    assert found["python"] == [int(p) for p in pyodide_lock["info"]["python"].split(".")[:2]]
+    assert found["compiled"] >= 5
+    # A module may only fail to import for a missing module (numpy here, or a CPython-only part
+    # of the standard library for the instructor's sandbox); anything else is a difference
+    # between Python versions.
+    other = {name: error for name, error in found["import_errors"].items() if error[0] != "ModuleNotFoundError"}
+    assert not other, f"course_lib modules fail to import on Python 3.14: {other}"
+    learner_facing = {"course_lib.lessons", "course_lib.grading", *(l.exercise_module for l in LESSONS)}
+    broken = sorted(learner_facing & set(found["import_errors"]))
+    assert not broken, f"modules a lesson needs do not import in Pyodide: {broken}"
+    assert found["exercise_ids"] == exercise_ids()
+    assert not found["doctests"]["failed"], "doctests fail on Python 3.14:\n" + "\n".join(found["doctests"]["failed"])
+    assert found["doctests"]["attempted"] > 0
+
+
+def test_pages_workflow_publishes_what_make_site_builds():
+    import yaml
+
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "pages.yml").read_text())
+    steps = workflow["jobs"]["build"]["steps"]
+    commands = " ".join(step.get("run", "") for step in steps)
+    assert "jupyter-lite/build.py --output _site" in commands
+    upload = next(step for step in steps if step.get("uses", "").startswith("actions/upload-pages-artifact"))
+    assert upload["with"]["path"] == "_site"
+    assert workflow["permissions"]["pages"] == "write"
+    deploy = workflow["jobs"]["deploy"]
+    assert deploy["needs"] == "build"
+    assert any(step.get("uses", "").startswith("actions/deploy-pages") for step in deploy["steps"])
+
+
+def test_build_without_lessons_says_what_to_run(tmp_path):
+    (tmp_path / "notebooks").mkdir()
+    with pytest.raises(builder.BuildError, match="make student"):
+        builder.build(tmp_path / "out", notebooks_dir=tmp_path / "notebooks")
+
+
+# ---------------------------------------------------------------------------------------------
+# In a real browser
+
+
+def _first_markdown_cells(path: Path, count: int = 2) -> list[str]:
+    notebook = json.loads(path.read_text())
+    cells = [c for c in notebook["cells"] if c["cell_type"] == "markdown"]
+    return ["".join(c["source"]) for c in cells[:count]]
+
+
+def _heading(markdown: str) -> str | None:
+    match = re.search(r"^#{1,6}\s+(.+?)\s*$", markdown, flags=re.M)
+    return match.group(1) if match else None
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_lab_lists_and_renders_every_lesson(page, offline_server, lesson_files):
+    watcher = PageWatcher(page)
+    with screenshot_if_failing(page, "lab-lessons"):
+        page.goto(offline_server.url + "lab/index.html")
+        page.wait_for_selector(".jp-DirListing-item", timeout=60_000)
+        listed = page.locator(".jp-DirListing-itemName").all_inner_texts()
+        expected = [p.name for p in lesson_files]
+        if (NOTEBOOKS / "data").is_dir():
+            expected = ["data", *expected]
+        assert listed == expected, "the file browser does not list the lessons in course order"
+
+        for path in lesson_files:
+            lesson = next(item for item in LESSONS if item.notebook == path.name)
+            # Tabs stay open: closing one while its kernel starts makes JupyterLab throw.
+            page.locator(".jp-DirListing-item", has_text=path.name).dblclick()
+            page.locator(".lm-TabBar-tab.lm-mod-current", has_text=path.name).wait_for(timeout=30_000)
+            panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+            # The lesson picks the Pyodide kernel by itself (a "Select Kernel" dialog would
+            # stop a student: the notebook's metadata must name a python kernel and language).
+            kernel_name = panel.locator(".jp-Toolbar-kernelName", has_text="Python (Pyodide)")
+            dialog = page.locator(".jp-Dialog")
+            kernel_name.or_(dialog).first.wait_for(timeout=60_000)
+            assert not dialog.is_visible(), f"opening {path.name} asks which kernel to use"
+            rendered = panel.locator(".jp-MarkdownCell .jp-RenderedMarkdown")
+            rendered.first.wait_for(timeout=30_000)
+            title = panel.locator(".jp-MarkdownCell h1").first.inner_text()
+            assert lesson.title in title, f"{path.name}: title {title!r} does not name {lesson.title!r}"
+            for number, markdown in enumerate(_first_markdown_cells(path)):
+                text = rendered.nth(number).inner_text()
+                heading = _heading(markdown)
+                if heading:
+                    plain = re.sub(r"[*_`]", "", heading)
+                    assert plain in text.replace("¶", ""), f"{path.name}: markdown cell {number} shows {text[:80]!r}"
+                assert not text.lstrip().startswith("#"), f"{path.name}: markdown cell {number} is not rendered"
+
+        page.wait_for_timeout(500)
+        assert not watcher.page_errors, f"uncaught errors in the page: {watcher.page_errors}"
+        assert not watcher.failed, f"requests failed: {watcher.failed}"
+        assert not offline_server.failed_requests(), f"the server answered errors: {offline_server.failed_requests()}"
+
+
+KERNEL_CHECK_CELL = """\
+import json, sys
+import piplite
+# deps=False: numpy & co. are on the Pyodide CDN, out of reach of a machine without internet,
+# and listing exercise ids needs none of them.
+await piplite.install("course-lib", deps=False)
+import course_lib
+from course_lib.grading import exercise_ids
+heavy = sorted(m for m in ("numpy", "scipy", "pandas", "matplotlib") if m in sys.modules)
+print("KERNEL-CHECK " + json.dumps({"python": list(sys.version_info[:2]), "version": course_lib.__version__, "ids": exercise_ids("01"), "heavy": heavy}))"""
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_kernel_installs_course_lib_from_the_site(page, offline_server, pyodide_lock):
+    watcher = PageWatcher(page)
+    with screenshot_if_failing(page, "kernel"):
+        page.goto(offline_server.url + "lab/index.html")
+        page.locator('.jp-LauncherCard[data-category="Notebook"]').first.click(timeout=60_000)
+        # The kernel is ready when the toolbar names it and its execution indicator is idle.
+        panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+        panel.locator(".jp-Toolbar-kernelName", has_text="Python (Pyodide)").wait_for(timeout=60_000)
+        panel.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]').wait_for(timeout=120_000)
+        editor = panel.locator(".jp-Cell .cm-content").first
+        editor.click(timeout=30_000)
+        page.keyboard.insert_text(KERNEL_CHECK_CELL)
+        page.keyboard.press("Shift+Enter")
+        output = page.locator(".jp-OutputArea-output", has_text="KERNEL-CHECK").first
+        output.wait_for(timeout=150_000)
+        line = next(l for l in output.inner_text().splitlines() if l.startswith("KERNEL-CHECK "))
+        found = json.loads(line.removeprefix("KERNEL-CHECK "))
+
+        python = [int(part) for part in pyodide_lock["info"]["python"].split(".")[:2]]
+        assert found == {"python": python, "version": course_lib.__version__,
+                         "ids": exercise_ids("01"), "heavy": []}
+        served = [path for path, status in offline_server.requests() if status == 200]
+        assert any(re.match(r"/pypi/course_lib-[^/]+-py3-none-any\.whl", p) for p in served), (
+            "course_lib was not installed from the site's own index"
+        )
+        assert not watcher.page_errors, f"uncaught errors in the page: {watcher.page_errors}"
+        assert not watcher.failed, f"requests failed: {watcher.failed}"
+        assert not offline_server.failed_requests(), f"the server answered errors: {offline_server.failed_requests()}"
+
+
+# ---------------------------------------------------------------------------------------------
+# ONLINE=1: every lesson, every cell, with the CDN
+
+
+@pytest.fixture(scope="session")
+def cdn_site(tmp_path_factory, lesson_files):
+    """The site exactly as published: the Pyodide core and scientific packages from the CDN."""
+    output = tmp_path_factory.mktemp("site") / "published"
+    return builder.build(output, notebooks_dir=NOTEBOOKS, log=lambda *_: None)
+
+
+_CELL_STATE = """() => Array.from(document.querySelectorAll(
+    '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt')).map(p => p.innerText.trim())"""
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.skipif(not ONLINE, reason="needs the Pyodide CDN: run with ONLINE=1 on a machine with internet")
+def test_every_lesson_runs_in_the_browser(browser, cdn_site, lesson_files, tmp_path):
+    with SiteServer(cdn_site.output, tmp_path / "requests.log") as server:
+        for path in lesson_files:
+            context = browser.new_context(viewport={"width": 1400, "height": 900})
+            try:
+                page = context.new_page()
+                with screenshot_if_failing(page, f"online-{path.stem}"):
+                    page.goto(f"{server.url}lab/index.html?path={path.name}")
+                    page.locator(".jp-NotebookPanel .jp-CodeCell").first.wait_for(timeout=60_000)
+                    page.locator(".lm-MenuBar-itemLabel", has_text="Run").click()
+                    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+                    # Done when no cell is queued or running ([*]) and the first one has run; after an
+                    # error, JupyterLab clears the prompts of the cells it did not run.
+                    page.wait_for_function(
+                        f"""() => {{ const s = ({_CELL_STATE})();
+                            return s.length > 0 && !s.some(p => p.includes('*')) && /\\[\\d+\\]/.test(s[0]); }}""",
+                        timeout=600_000, polling=1000,
+                    )
+                    prompts = page.evaluate(_CELL_STATE)
+                    not_run = [n for n, p in enumerate(prompts) if not re.search(r"\[\d+\]", p)]
+                    errors = page.locator(
+                        '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]',
+                        has_text=re.compile(r"Traceback|^\w+(Error|Exception)\b", re.M),
+                    ).all_inner_texts()
+                    assert not errors, f"{path.name} raised in the browser:\n{errors[0][:2000]}"
+                    assert not not_run, f"{path.name}: code cells {not_run} did not run"
+            finally:
+                context.close()
