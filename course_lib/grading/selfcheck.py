@@ -123,6 +123,80 @@ def _matching_hint(exercise: Exercise, case: Case, got: Any) -> str:
     return exercise.hint
 
 
+@dataclass(frozen=True)
+class Raised:
+    """An answer that raised an exception instead of returning, as the grader records it.
+
+    The autograder runs a learner's code in another process and gets back only the type and
+    message of the exception, which is all the feedback needs.
+    """
+
+    type_name: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"raised {self.type_name}: {self.message}" if self.message else f"raised {self.type_name}"
+
+
+def case_label(case: Case, *, hidden: bool) -> str:
+    """How a case is named in feedback: its description, or for a hidden case only the type and
+    shape of its inputs (hidden data is never shown)."""
+    return f"inputs {describe_inputs(case.args, dict(case.kwargs))}" if hidden else case.description
+
+
+def judge(
+    exercise: Exercise,
+    cases: Sequence[Case],
+    answers: Sequence[Any],
+    *,
+    expected: Sequence[Any] | None = None,
+    hidden: bool = False,
+) -> CheckResult:
+    """Compare answers already computed for ``cases`` with the expected values.
+
+    This is the half of :func:`run_cases` that does not run the learner's code, so the
+    autograder can run that code elsewhere (in a sandboxed process) and judge here.
+
+    Parameters
+    ----------
+    exercise : Exercise
+    cases : sequence of Case
+    answers : sequence
+        One per case: what the answer returned, or a :class:`Raised`.
+    expected : sequence, optional
+        The expected values, when already computed (by default, :meth:`Exercise.expected_for`).
+    hidden : bool
+        Whether the cases are hidden (their labels then show only the inputs' shapes).
+
+    Examples
+    --------
+    >>> from course_lib.grading import get_exercise
+    >>> from course_lib.grading.selfcheck import Raised, judge
+    >>> exercise = get_exercise("01.windowed_mean")
+    >>> cases = exercise.public_cases()[:2]
+    >>> judge(exercise, cases, [[2.0, 6.0], Raised("ValueError", "bad window")])
+    CheckResult(exercise_id='01.windowed_mean', status='failed', passed=1, total=2)
+    """
+    if len(answers) != len(cases):
+        raise ValueError(f"answers must hold one entry per case ({len(cases)}), got {len(answers)}")
+    if expected is not None and len(expected) != len(cases):
+        raise ValueError(f"expected must hold one entry per case ({len(cases)}), got {len(expected)}")
+    outcomes = []
+    for index, (case, got) in enumerate(zip(cases, answers, strict=True)):
+        number = index + 1
+        label = case_label(case, hidden=hidden)
+        if isinstance(got, Raised):
+            outcomes.append(CaseOutcome(number, label, False, str(got), exercise.hint))
+            continue
+        want = expected[index] if expected is not None else exercise.expected_for(case)
+        result = compare(want, got, rtol=exercise.rtol, atol=exercise.atol)
+        hint = "" if result.ok else _matching_hint(exercise, case, got)
+        outcomes.append(CaseOutcome(number, label, result.ok, result.detail, hint))
+    passed = sum(outcome.passed for outcome in outcomes)
+    status: Status = "passed" if passed == len(outcomes) else "failed"
+    return CheckResult(exercise.id, status, passed, len(outcomes), tuple(outcomes), hidden)
+
+
 def run_cases(exercise: Exercise, answer: Any, cases: Sequence[Case], *, hidden: bool = False) -> CheckResult:
     """Run ``answer`` on ``cases`` and compare with the reference.
 
@@ -136,23 +210,15 @@ def run_cases(exercise: Exercise, answer: Any, cases: Sequence[Case], *, hidden:
         outcome = CaseOutcome(1, "type of the answer", False, f"expected a function, got {describe(answer)}")
         return CheckResult(exercise.id, "failed", 0, len(cases), (outcome,), hidden)
 
-    outcomes = []
-    for number, case in enumerate(cases, start=1):
-        label = f"inputs {describe_inputs(case.args, dict(case.kwargs))}" if hidden else case.description
-        expected = exercise.expected_for(case)
+    answers: list[Any] = []
+    for case in cases:
         try:
-            got = _call(exercise, answer, case)
+            answers.append(_call(exercise, answer, case))
         except _NotAttempted:
             return CheckResult(exercise.id, "not attempted", 0, len(cases), hidden=hidden)
         except Exception as exc:  # noqa: BLE001 - the learner's error is the feedback
-            outcomes.append(CaseOutcome(number, label, False, f"raised {type(exc).__name__}: {exc}", exercise.hint))
-            continue
-        result = compare(expected, got, rtol=exercise.rtol, atol=exercise.atol)
-        hint = "" if result.ok else _matching_hint(exercise, case, got)
-        outcomes.append(CaseOutcome(number, label, result.ok, result.detail, hint))
-    passed = sum(outcome.passed for outcome in outcomes)
-    status: Status = "passed" if passed == len(outcomes) else "failed"
-    return CheckResult(exercise.id, status, passed, len(outcomes), tuple(outcomes), hidden)
+            answers.append(Raised(type(exc).__name__, str(exc)))
+    return judge(exercise, cases, answers, hidden=hidden)
 
 
 def check(exercise_id: str, answer: Any, *, quiet: bool = False) -> CheckResult:

@@ -1,0 +1,738 @@
+"""Grade a folder of submitted notebooks: ``python -m course_lib.grading grade SUBMISSIONS --out RESULTS``.
+
+For every ``.ipynb`` under ``SUBMISSIONS`` (one student per file, or per top-level folder; the
+student id is the file or folder name) the grader
+
+1. reads the notebook and finds its lesson (metadata, else its exercise ids, else its file name);
+2. takes only the exercise cells' code, and runs it inside the released notebook's own cells in a
+   sandboxed process (:mod:`course_lib.grading.runner`), so editing or deleting any other cell
+   changes nothing; edits are flagged from the release manifest's checksums;
+3. compares the answers, in this trusted process, with expected values it computes from the
+   reference on the exercise's public cases and hidden cases drawn with the run's seed, using
+   the same :func:`course_lib.grading.selfcheck.judge` as the learner's self-check;
+4. gives 0 to an exercise whose cell uses the reference solution, and flags it;
+5. writes per-student feedback and a Gradescope ``results.json`` as soon as a submission is done,
+   then the class gradebook and summary (:mod:`course_lib.grading.feedback`,
+   :mod:`course_lib.grading.gradebook`).
+
+The grader only reads ``SUBMISSIONS``. A re-run reuses the seed recorded in ``RESULTS`` and skips
+submissions whose file, seed, release and limits are unchanged, unless forced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import threading
+import time
+import traceback
+import unicodedata
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from course_lib.grading import wire
+from course_lib.grading.integrity import cell_changes, reference_use, tampering
+from course_lib.grading.notebooks import cell_source, exercise_cells
+from course_lib.grading.registry import Case, get_exercise
+from course_lib.grading.release import Release, exercise_id_of, notebook_lesson
+from course_lib.grading.sandbox import Limits
+from course_lib.grading.selfcheck import CaseOutcome, CheckResult, Raised, judge
+
+GRADER_VERSION = "1"
+MAX_SUBMISSION_BYTES = 50 * 2**20
+RECORD_NAME = "record.json"
+
+#: Submission-level statuses, from best to worst.
+STATUSES = ("graded", "not attempted", "wrong lesson", "unknown lesson", "unreadable", "grader error")
+
+
+def hidden_seed(run_seed: int, exercise_id: str) -> int:
+    """The seed of an exercise's hidden cases in a run: fixed by the run's seed and the id.
+
+    Examples
+    --------
+    >>> hidden_seed(7, "01.windowed_mean") == hidden_seed(7, "01.windowed_mean")
+    True
+    >>> hidden_seed(7, "01.windowed_mean") != hidden_seed(8, "01.windowed_mean")
+    True
+    """
+    digest = hashlib.sha256(f"{run_seed}:{exercise_id}".encode("utf-8")).digest()
+    return int.from_bytes(digest[:4], "big")
+
+
+# --------------------------------------------------------------------------------------------
+# submissions
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One submitted file: who sent it, where it is (relative to SUBMISSIONS), its bytes."""
+
+    student: str
+    relpath: str
+    data: bytes
+    mtime: float
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+def student_id(relpath: str) -> str:
+    """The student a submission belongs to: its top-level folder, or its file name without suffix.
+
+    Examples
+    --------
+    >>> student_id("alice/01_drift_theory.ipynb"), student_id("bob.ipynb")
+    ('alice', 'bob')
+    """
+    parts = Path(relpath).parts
+    name = parts[0] if len(parts) > 1 else Path(parts[0]).stem
+    return unicodedata.normalize("NFC", name)
+
+
+def find_submissions(folder: str | Path) -> list[Submission]:
+    """Every ``.ipynb`` under ``folder`` (hidden files and ``.ipynb_checkpoints`` skipped), sorted.
+
+    Raises
+    ------
+    ValueError
+        If ``folder`` is not a folder.
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise ValueError(f"submissions must be a folder of notebooks, got {str(root)!r}")
+    found = []
+    for directory, subdirs, files in os.walk(root, followlinks=False):
+        subdirs[:] = sorted(d for d in subdirs if not d.startswith(".") and d != "__pycache__")
+        for name in sorted(files):
+            if name.startswith(".") or not name.lower().endswith(".ipynb"):
+                continue
+            path = Path(directory) / name
+            if path.is_symlink() or not path.is_file():
+                continue
+            relpath = path.relative_to(root).as_posix()
+            try:
+                stat = path.stat()
+                data = path.read_bytes() if stat.st_size <= MAX_SUBMISSION_BYTES else b""
+            except OSError:
+                continue
+            found.append(Submission(student_id(relpath), relpath, data, stat.st_mtime))
+    return found
+
+
+def hash_tree(folder: str | Path) -> dict[str, str]:
+    """SHA-256 of every file under ``folder`` (to show the grader left it untouched)."""
+    root = Path(folder)
+    hashes = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            hashes[path.relative_to(root).as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return hashes
+
+
+# --------------------------------------------------------------------------------------------
+# records
+
+
+@dataclass
+class ExerciseGrade:
+    """The grade of one exercise of one submission."""
+
+    id: str
+    title: str
+    points: int
+    score: float
+    status: str
+    message: str = ""
+    public: CheckResult | None = None
+    hidden: CheckResult | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["public"] = _result_to_json(self.public)
+        data["hidden"] = _result_to_json(self.hidden)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "ExerciseGrade":
+        data = dict(data)
+        data["public"] = _result_from_json(data.get("public"))
+        data["hidden"] = _result_from_json(data.get("hidden"))
+        return cls(**data)
+
+
+def _result_to_json(result: CheckResult | None) -> dict[str, Any] | None:
+    if result is None:
+        return None
+    return {
+        "exercise_id": result.exercise_id,
+        "status": result.status,
+        "passed": result.passed,
+        "total": result.total,
+        "hidden": result.hidden,
+        "outcomes": [asdict(outcome) for outcome in result.outcomes],
+    }
+
+
+def _result_from_json(data: dict[str, Any] | None) -> CheckResult | None:
+    if data is None:
+        return None
+    outcomes = tuple(CaseOutcome(**outcome) for outcome in data["outcomes"])
+    return CheckResult(data["exercise_id"], data["status"], data["passed"], data["total"], outcomes, data["hidden"])
+
+
+@dataclass
+class GradeRecord:
+    """The grade of one student's submission of one lesson, with what the feedback needs."""
+
+    student: str
+    lesson: str
+    lesson_title: str
+    submission: str
+    sha256: str
+    status: str
+    score: float
+    max_score: float
+    seed: int
+    flags: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    exercises: list[ExerciseGrade] = field(default_factory=list)
+    isolation: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+    attempts: int = 0
+    key: str = ""
+    output: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["exercises"] = [grade.to_json() for grade in self.exercises]
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "GradeRecord":
+        data = dict(data)
+        data["exercises"] = [ExerciseGrade.from_json(item) for item in data.get("exercises", [])]
+        return cls(**data)
+
+
+# --------------------------------------------------------------------------------------------
+# expected values (computed here, never in the sandbox)
+
+
+@dataclass(frozen=True)
+class CaseSet:
+    """An exercise's cases in a run and their expected values."""
+
+    public: list[Case]
+    public_expected: list[Any]
+    hidden: list[Case]
+    hidden_expected: list[Any]
+
+
+def case_sets(release: Release, lessons: Iterable[str], seed: int) -> dict[str, CaseSet]:
+    """Cases and expected values of every exercise of ``lessons``, by exercise id."""
+    sets = {}
+    for number in lessons:
+        for item in release.lessons[number].exercises:
+            exercise = get_exercise(item.id)
+            public = list(exercise.public_cases())
+            # An exercise without hidden cases (a value to write) is graded on its public cases.
+            hidden = exercise.draw_hidden_cases(hidden_seed(seed, item.id)) if exercise.hidden_cases else []
+            sets[item.id] = CaseSet(
+                public,
+                [exercise.expected_for(case) for case in public],
+                hidden,
+                [exercise.expected_for(case) for case in hidden],
+            )
+    return sets
+
+
+# --------------------------------------------------------------------------------------------
+# grading one submission
+
+
+def submission_lesson(notebook: dict, relpath: str) -> str | None:
+    """The lesson a submission claims: metadata, else its exercise ids, else its file name."""
+    number = notebook_lesson(notebook)
+    if number:
+        return number
+    ids = [ident[:2] for ident in exercise_cells(notebook)]
+    if ids:
+        return Counter(ids).most_common(1)[0][0]
+    name = Path(relpath).name
+    return name[:2] if name[:2].isdigit() and name[2:3] == "_" else None
+
+
+def _answers(raw: Any, count: int, *, hidden: bool = False) -> list[Any]:
+    """Decode the sandbox's answers to ``count`` cases.
+
+    For hidden cases an exception's message is dropped (its type stays): a submission could
+    otherwise write the hidden inputs into it and read them in its feedback.
+    """
+    if not isinstance(raw, list) or len(raw) != count:
+        raise wire.WireError("the number of answers does not match the cases")
+    answers: list[Any] = []
+    for item in raw:
+        if isinstance(item, dict) and "value" in item:
+            try:
+                answers.append(wire.decode(item["value"]))
+            except wire.WireError as exc:
+                answers.append(Raised("AnswerNotGradable", str(exc)))
+        elif isinstance(item, dict) and isinstance(item.get("raised"), list) and len(item["raised"]) == 2:
+            kind, message = (str(part) for part in item["raised"])
+            answers.append(Raised(kind[:100], "" if hidden else message[:500]))
+        else:
+            raise wire.WireError("an answer is neither a value nor an exception")
+    return answers
+
+
+def grade_exercise(item: Any, raw: dict[str, Any], cases: CaseSet, reference_reason: str | None) -> ExerciseGrade:
+    """Turn the sandbox's report on one exercise into a grade (see the module docstring)."""
+    exercise = get_exercise(item.id)
+    grade = ExerciseGrade(item.id, item.title, item.points, 0.0, "failed")
+    status = raw.get("status")
+    calls = raw.get("reference_calls")
+    if reference_reason or (isinstance(calls, int) and calls > 0 and status == "ran"):
+        grade.status = "reference used"
+        grade.message = (
+            f"Your cell {reference_reason}; an answer must not use course_lib's solution."
+            if reference_reason
+            else f"Your answer called the reference solution ({exercise.reference}) while it was graded."
+        )
+        return grade
+    error = raw.get("error") if isinstance(raw.get("error"), str) else ""
+    cell_error = raw.get("cell_error") if isinstance(raw.get("cell_error"), str) else ""
+    if status == "missing":
+        grade.status, grade.message = (
+            "missing",
+            "The exercise cell is missing from the notebook (or its metadata was removed).",
+        )
+    elif status == "not attempted":
+        grade.status, grade.message = "not attempted", "Not attempted."
+    elif status == "no answer":
+        grade.status = "no answer"
+        grade.message = f"After your cell ran, `{item.answer}` could not be read ({cell_error or error})."
+    elif status == "not a function":
+        grade.message = f"`{item.answer}` should be a function: {error}."
+    elif status in ("timed out", "crashed"):
+        grade.status, grade.message = status, f"The grader stopped your code: it {error}."
+    elif status == "ran":
+        try:
+            public = _answers(raw.get("public"), len(cases.public))
+            hidden = _answers(raw.get("hidden"), len(cases.hidden), hidden=True)
+        except wire.WireError as exc:
+            grade.status, grade.message = "crashed", f"The grader could not read your answers ({exc})."
+            return grade
+        grade.public = judge(exercise, cases.public, public, expected=cases.public_expected)
+        if cases.hidden:
+            grade.hidden = judge(exercise, cases.hidden, hidden, expected=cases.hidden_expected, hidden=True)
+        results = [result for result in (grade.public, grade.hidden) if result is not None]
+        passed = sum(result.passed for result in results)
+        total = sum(result.total for result in results)
+        grade.score = item.points * passed / total if total else 0.0
+        grade.status = "passed" if passed == total else "failed"
+        if cell_error:
+            grade.message = f"Your cell raised {cell_error}, but it defined `{item.answer}`, which was graded."
+    else:
+        grade.status, grade.message = "crashed", "The grader got no usable report for this exercise."
+    return grade
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A submission to grade, with the lesson it is graded as and the duplicates it won over."""
+
+    submission: Submission
+    notebook: dict | None
+    lesson: str | None
+    problem: str | None
+    duplicates: tuple[str, ...] = ()
+
+
+def _clean_cell(cell: dict) -> dict:
+    """Only the parts of a submitted cell the grader reads, each of the expected type."""
+    meta = cell.get("metadata")
+    course = meta.get("course") if isinstance(meta, dict) else None
+    exercise = course.get("exercise") if isinstance(course, dict) else None
+    source = cell.get("source", "")
+    if isinstance(source, list):
+        source = "".join(part for part in source if isinstance(part, str))
+    clean: dict[str, Any] = {
+        "cell_type": cell.get("cell_type") if isinstance(cell.get("cell_type"), str) else "",
+        "source": source if isinstance(source, str) else "",
+        "metadata": {"course": {"exercise": exercise}} if isinstance(exercise, str) else {},
+    }
+    if isinstance(cell.get("id"), str):
+        clean["id"] = cell["id"]
+    return clean
+
+
+def parse_submission(data: bytes) -> tuple[dict | None, str | None]:
+    """A submitted file as a clean notebook (cells and the lesson number only), or why not.
+
+    Everything else in the file is dropped, so the rest of the grader reads well-typed data
+    whatever the file holds.
+    """
+    if not data:
+        return None, "the file is empty (or larger than the 50 MB the grader reads)"
+    try:
+        notebook = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        return None, f"the file is not valid notebook JSON ({type(exc).__name__}: {str(exc)[:120]})"
+    if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
+        return None, "the file is JSON but not a Jupyter notebook (no list of cells)"
+    if not all(isinstance(cell, dict) for cell in notebook["cells"]):
+        return None, "the notebook's cells are malformed"
+    lesson = notebook_lesson(notebook)
+    return {
+        "cells": [_clean_cell(cell) for cell in notebook["cells"]],
+        "metadata": {"course": {"lesson": lesson}} if lesson else {},
+    }, None
+
+
+def plan_submissions(submissions: list[Submission], release: Release, lesson: str | None = None) -> list[Plan]:
+    """Parse the submissions, find their lessons, and keep one per student and lesson.
+
+    Among duplicates the most recently modified file wins (then the last path in sort order);
+    the others are listed on the winner.
+    """
+    plans: dict[tuple[str, str | None], list[Plan]] = {}
+    for submission in submissions:
+        notebook, problem = parse_submission(submission.data)
+        number = submission_lesson(notebook, submission.relpath) if notebook is not None else None
+        if notebook is not None and number is None:
+            number = lesson if lesson else (next(iter(release.lessons)) if len(release.lessons) == 1 else None)
+        if notebook is not None and lesson is not None and number != lesson:
+            problem = f"this is the notebook of lesson {number or '?'}, not of lesson {lesson}"
+            number = lesson
+            key = (submission.student, lesson)
+        elif notebook is not None and number not in release.lessons:
+            problem = f"lesson {number or '?'} is not in the release" if number else "the notebook names no lesson"
+            key = (submission.student, number)
+        else:
+            key = (submission.student, number)
+        plans.setdefault(key, []).append(Plan(submission, notebook, number, problem))
+    chosen = []
+    for group in plans.values():
+        # A readable notebook of the right lesson beats a broken one; then the newest wins.
+        group.sort(key=lambda p: (p.problem is None, p.submission.mtime, p.submission.relpath))
+        best = group[-1]
+        others = tuple(p.submission.relpath for p in group[:-1])
+        chosen.append(Plan(best.submission, best.notebook, best.lesson, best.problem, others))
+    return sorted(chosen, key=lambda p: (p.submission.student, p.lesson or "", p.submission.relpath))
+
+
+def record_key(plan: Plan, seed: int, release: Release, limits: Limits) -> str:
+    """What a record depends on: when it is unchanged, a re-run reuses the record."""
+    material = {
+        "grader": GRADER_VERSION,
+        "sha256": plan.submission.sha256,
+        "relpath": plan.submission.relpath,
+        "lesson": plan.lesson,
+        "duplicates": list(plan.duplicates),
+        "seed": seed,
+        "release": release.fingerprint,
+        "limits": asdict(limits),
+    }
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def _normalized(source: str) -> str:
+    return source.replace("\r\n", "\n").strip()
+
+
+def grade_plan(plan: Plan, release: Release, cases: dict[str, CaseSet], seed: int, limits: Limits) -> GradeRecord:
+    """Grade one planned submission (never raises for a bad submission)."""
+    from course_lib.grading.runner import Execution, execute
+
+    submission = plan.submission
+    released = release.lessons.get(plan.lesson or "")
+    record = GradeRecord(
+        student=submission.student,
+        lesson=plan.lesson or "?",
+        lesson_title=released.title if released else "",
+        submission=submission.relpath,
+        sha256=submission.sha256,
+        status="graded",
+        score=0.0,
+        max_score=float(released.max_points) if released else 0.0,
+        seed=seed,
+    )
+    if plan.duplicates:
+        record.flags.append(f"duplicate submissions: {len(plan.duplicates) + 1}")
+        record.notes.append(f"Graded {submission.relpath}; ignored {', '.join(plan.duplicates)}.")
+    if plan.problem is not None or released is None:
+        record.status = (
+            "unreadable"
+            if plan.notebook is None
+            else "wrong lesson"
+            if "not of lesson" in (plan.problem or "")
+            else "unknown lesson"
+        )
+        record.notes.append((plan.problem or "unknown lesson").capitalize() + ".")
+        if record.status == "wrong lesson":
+            record.flags.append("wrong lesson")
+        if released is not None:
+            record.exercises = [
+                ExerciseGrade(item.id, item.title, item.points, 0.0, "missing", "Not graded: " + (plan.problem or ""))
+                for item in released.exercises
+            ]
+        return record
+
+    notebook = plan.notebook or {}
+    wanted = {item.id for item in released.exercises}
+    all_cells = [cell for cell in notebook.get("cells", []) if exercise_id_of(cell) in wanted]
+    counts = Counter(exercise_id_of(cell) for cell in all_cells)
+    for ident, count in sorted(counts.items()):
+        if count > 1:
+            record.notes.append(f"{ident} appears in {count} cells; the last one was graded.")
+    sources = {ident: source for ident, source in exercise_cells(notebook).items() if ident in wanted}
+
+    setup = [
+        cell_source(c)
+        for c in released.notebook.get("cells", [])
+        if c.get("cell_type") == "code" and exercise_id_of(c) is None
+    ]
+    reasons: dict[str, str | None] = {}
+    for ident, source in sources.items():
+        reasons[ident] = reference_use(source, get_exercise(ident), setup_sources=setup)
+        found = tampering(source, setup_sources=setup)
+        if found:
+            record.flags.append(f"modifies course_lib: {ident}")
+            record.notes.append(
+                f"{ident} changes course_lib or the checker ({'; '.join(found)}); it does not affect grading."
+            )
+
+    changes = cell_changes(released, notebook)
+    if changes.edited:
+        record.flags.append(f"edited cells: {len(changes.edited)}")
+        positions = ", ".join(map(str, changes.edited))
+        record.notes.append(f"Edited non-exercise cells (positions {positions}): the released versions were run.")
+    if changes.deleted:
+        record.flags.append(f"deleted cells: {len(changes.deleted)}")
+        positions = ", ".join(map(str, changes.deleted))
+        record.notes.append(f"Deleted non-exercise cells (positions {positions}): the released versions were run.")
+    if changes.added:
+        record.notes.append(f"{changes.added} cell(s) added to the notebook; only exercise cells are graded.")
+
+    seeds = {item.id: hidden_seed(seed, item.id) for item in released.exercises}
+    released_cells = released.notebook.get("cells", [])
+    touched = {
+        ident
+        for ident, source in sources.items()
+        if _normalized(source) != _normalized(cell_source(released_cells[released.exercise(ident).cell_index]))
+    }
+    if not touched:
+        # Every exercise cell is as released (or gone): nothing of the student's to run.
+        execution = Execution(results={ident: {"status": "not attempted"} for ident in sources})
+        for ident in wanted - set(sources):
+            execution.results[ident] = {"status": "missing"}
+    else:
+        execution = execute(released, sources, seeds, limits)
+        if not execution.isolation:
+            # The sandbox never said it was ready: a problem of the grader's machine, not of the
+            # submission; say so instead of blaming the student.
+            reason = next((r.get("error") for r in execution.results.values() if r.get("error")), "unknown")
+            record.status = "grader error"
+            record.flags.append("grader error")
+            record.notes.append(f"The sandbox did not start: {reason}. Nothing was graded.")
+            record.exercises = [
+                ExerciseGrade(item.id, item.title, item.points, 0.0, "not graded", "The grader failed; see the notes.")
+                for item in released.exercises
+            ]
+            return record
+    record.isolation = execution.isolation
+    record.seconds = round(execution.seconds, 3)
+    record.attempts = execution.attempts
+    record.output = execution.output
+    if execution.output_dropped:
+        record.notes.append(
+            f"The notebook printed more than the grader keeps; {execution.output_dropped} characters were dropped."
+        )
+    for error in execution.cell_errors:
+        record.notes.append(f"Released cell {error.get('index')} raised {error.get('error')}.")
+
+    for item in released.exercises:
+        raw = execution.results.get(item.id, {"status": "crashed", "error": "no result"})
+        grade = grade_exercise(item, raw, cases[item.id], reasons.get(item.id))
+        record.exercises.append(grade)
+        if grade.status in ("reference used", "timed out", "crashed"):
+            record.flags.append(f"{grade.status}: {item.id}")
+    record.score = sum(grade.score for grade in record.exercises)
+    if all(grade.status in ("not attempted", "missing") for grade in record.exercises):
+        record.status = "not attempted"
+    return record
+
+
+# --------------------------------------------------------------------------------------------
+# the batch
+
+
+@dataclass
+class GradingRun:
+    """The outcome of :func:`grade`: records of this run, its seed, and what was reused."""
+
+    records: list[GradeRecord]
+    seed: int
+    release: str
+    limits: Limits
+    reused: int = 0
+    seconds: float = 0.0
+    submissions_unchanged: bool = True
+
+
+def _previous_seed(out: Path) -> int | None:
+    path = out / "gradebook.json"
+    try:
+        seed = json.loads(path.read_text(encoding="utf-8")).get("seed")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
+
+
+def _is_within(inner: Path, outer: Path) -> bool:
+    inner, outer = inner.resolve(), outer.resolve()
+    return inner == outer or outer in inner.parents
+
+
+def grade(
+    submissions: str | Path,
+    out: str | Path,
+    *,
+    release: Release,
+    seed: int | None = None,
+    limits: Limits | None = None,
+    workers: int = 2,
+    force: bool = False,
+    lesson: str | None = None,
+    progress: Callable[[GradeRecord, bool], None] | None = None,
+) -> GradingRun:
+    """Grade every notebook under ``submissions`` into ``out``; see the module docstring.
+
+    Parameters
+    ----------
+    submissions, out : path
+        The folder of submissions (only read) and the results folder (created).
+    release : Release
+        The released lessons (:func:`course_lib.grading.release.read_release` or ``build_release``).
+    seed : int, optional
+        The grading seed of the hidden cases. By default the one recorded in ``out`` by an
+        earlier run, else a new random one; either way it is recorded in the gradebook.
+    limits : Limits, optional
+    workers : int
+        Submissions graded at once (each in its own process).
+    force : bool
+        Regrade submissions even when unchanged since the last run.
+    lesson : str, optional
+        Grade only this lesson: notebooks of other lessons get the status "wrong lesson".
+    progress : callable, optional
+        Called with each record and whether it was reused.
+
+    Raises
+    ------
+    ValueError
+        If ``out`` is inside ``submissions`` (the grader never writes there), or an argument is
+        invalid.
+
+    Notes
+    -----
+    Sandboxed processes come from a ``multiprocessing`` fork server, which imports the calling
+    script's main module in each of them: call this from a script only under
+    ``if __name__ == "__main__":`` (the command line and notebooks need nothing).
+    """
+    from course_lib.grading.feedback import student_folder, write_student_outputs
+    from course_lib.grading.gradebook import write_gradebook, write_summary
+
+    start = time.monotonic()
+    submissions, out = Path(submissions), Path(out)
+    limits = limits or Limits()
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise ValueError(f"workers must be a positive integer, got {workers!r}")
+    if not isinstance(release, Release):
+        raise TypeError(f"release must be a Release, got {type(release).__name__}")
+    if lesson is not None and lesson not in release.lessons:
+        raise ValueError(
+            f"lesson must be one of the released lessons ({', '.join(sorted(release.lessons))}), got {lesson!r}"
+        )
+    if not submissions.is_dir():
+        raise ValueError(f"submissions must be a folder of notebooks, got {str(submissions)!r}")
+    if _is_within(out, submissions) or _is_within(submissions, out):
+        raise ValueError(
+            "out and submissions must not overlap (the grader never writes into submissions): "
+            f"{str(out)!r}, {str(submissions)!r}"
+        )
+    found = find_submissions(submissions)
+    if seed is None:
+        seed = _previous_seed(out)
+    if seed is None:
+        seed = secrets.randbelow(2**31)
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    before = {item.relpath: item.sha256 for item in found}
+
+    plans = plan_submissions(found, release, lesson)
+    needed = sorted({p.lesson for p in plans if p.lesson in release.lessons and p.problem is None})
+    cases = case_sets(release, needed, seed)
+    out.mkdir(parents=True, exist_ok=True)
+    lock = threading.Lock()
+    reused = 0
+
+    def run_one(plan: Plan) -> GradeRecord:
+        nonlocal reused
+        key = record_key(plan, seed, release, limits)
+        folder = student_folder(out, plan.submission.student, plan.lesson)
+        if not force:
+            try:
+                previous = GradeRecord.from_json(json.loads((folder / RECORD_NAME).read_text(encoding="utf-8")))
+            except (OSError, ValueError, TypeError, KeyError):
+                previous = None
+            if previous is not None and previous.key == key:
+                with lock:
+                    reused += 1
+                if progress:
+                    progress(previous, True)
+                return previous
+        try:
+            record = grade_plan(plan, release, cases, seed, limits)
+        except Exception:  # noqa: BLE001 - one bad submission never stops the batch
+            record = GradeRecord(
+                plan.submission.student,
+                plan.lesson or "?",
+                "",
+                plan.submission.relpath,
+                plan.submission.sha256,
+                "grader error",
+                0.0,
+                0.0,
+                seed,
+                ["grader error"],
+                [traceback.format_exc(limit=5)],
+            )
+        record.key = key
+        write_student_outputs(record, folder)
+        if progress:
+            progress(record, False)
+        return record
+
+    if any(p.problem is None for p in plans):
+        from course_lib.grading.runner import fork_context
+        from course_lib.lessons import lesson as find_lesson
+
+        modules = [f"course_lib.{name}" for number in needed for name in find_lesson(number).modules]
+        fork_context(tuple(modules + [find_lesson(number).exercise_module for number in needed]))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        records = list(pool.map(run_one, plans))
+
+    after = {item.relpath: item.sha256 for item in find_submissions(submissions)}
+    run = GradingRun(
+        records, seed, release.fingerprint, limits, reused, round(time.monotonic() - start, 3), before == after
+    )
+    write_gradebook(run, out, release)
+    write_summary(run, out, release)
+    return run

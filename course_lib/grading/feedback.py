@@ -1,0 +1,237 @@
+"""Per-student feedback: Markdown, HTML and a Gradescope ``results.json``.
+
+Each graded submission gets a folder ``RESULTS/students/<student>/<lesson>/`` with
+
+- ``feedback.md`` and ``feedback.html``: the score of every exercise, which public or hidden case
+  failed with expected vs got, and the hint for the mistake, in the words of the notebook's own
+  self-check. Hidden cases are named by the type and shape of their inputs, never their data or
+  the test code;
+- ``results.json``: the same in the Gradescope autograder format (one test for the public and one
+  for the hidden cases of each exercise, with score, max_score, output and visibility);
+- ``record.json``: everything the grader knows, which a re-run reads to skip unchanged work;
+- ``output.txt``: the start of what the notebook printed (for the instructor only: a submission
+  could print its hidden inputs).
+
+Examples
+--------
+>>> safe_name("Zoë/../x"), safe_name("..")
+('Zoë_.._x', '_')
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+from course_lib.grading.atomic import write_text_atomic
+from course_lib.grading.selfcheck import CheckResult
+
+#: Gradescope visibility of each exercise's tests.
+PUBLIC_VISIBILITY = "visible"
+HIDDEN_VISIBILITY = "after_published"
+
+
+def safe_name(name: str) -> str:
+    """A file-name-safe version of a student id (Unicode kept, separators and controls replaced)."""
+    name = unicodedata.normalize("NFC", name)
+    cleaned = "".join("_" if ch in '/\\:*?"<>|' or ord(ch) < 32 or ord(ch) == 127 else ch for ch in name).strip()
+    return "_" if cleaned.strip(".") == "" else cleaned
+
+
+def student_folder(out: str | Path, student: str, lesson: str | None) -> Path:
+    """Where a student's results for a lesson go."""
+    return Path(out) / "students" / safe_name(student) / (lesson if lesson else "unknown")
+
+
+def _points(value: float) -> str:
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def _failures(result: CheckResult | None) -> list[tuple[str, str]]:
+    """(line, hint) for each failed case, labelled "public case N" or "hidden case N"."""
+    if result is None:
+        return []
+    kind = "hidden" if result.hidden else "public"
+    return [
+        (f"{kind} case {outcome.number} ({outcome.description}): {outcome.detail}", outcome.hint)
+        for outcome in result.outcomes
+        if not outcome.passed
+    ]
+
+
+def _headline(result: CheckResult | None) -> str | None:
+    return None if result is None else result.report().splitlines()[0]
+
+
+def exercise_text(grade: Any, results: tuple[CheckResult | None, ...] | None = None) -> str:
+    """The plain-text feedback of one exercise, or of some of its ``results`` (a Gradescope test)."""
+    lines = [grade.message] if grade.message else []
+    for result in (grade.public, grade.hidden) if results is None else results:
+        headline = _headline(result)
+        if headline:
+            lines.append(headline)
+        for line, hint in _failures(result):
+            lines.append(f"  {line}")
+            if hint:
+                lines.append(f"    hint: {hint}")
+    return "\n".join(lines)
+
+
+def render_markdown(record: Any) -> str:
+    """Feedback for one student and lesson, in Markdown."""
+    title = f"Lesson {record.lesson}" + (f" · {record.lesson_title}" if record.lesson_title else "")
+    lines = [
+        f"# Feedback for {record.student} · {title}",
+        "",
+        f"**Score: {_points(record.score)} / {_points(record.max_score)}** · status: {record.status} · "
+        f"submission `{record.submission}`",
+        "",
+        f"Hidden cases were drawn with grading seed {record.seed}; they are described by the type and "
+        "shape of their inputs only.",
+        "",
+    ]
+    if record.exercises:
+        lines += ["| exercise | score | result |", "|---|---|---|"]
+        lines += [f"| {g.id} | {_points(g.score)} / {g.points} | {g.status} |" for g in record.exercises]
+        lines.append("")
+    for grade in record.exercises:
+        lines += [f"## {grade.id}: {grade.title} ({_points(grade.score)} / {grade.points})", ""]
+        if grade.message:
+            lines += [grade.message, ""]
+        for result in (grade.public, grade.hidden):
+            headline = _headline(result)
+            if headline is None:
+                continue
+            lines.append(headline)
+            lines.append("")
+            for line, hint in _failures(result):
+                lines.append(f"- {line}" + (f"  \n  *hint:* {hint}" if hint else ""))
+            if _failures(result):
+                lines.append("")
+    if record.notes:
+        lines += ["## Notes", ""] + [f"- {note}" for note in record.notes] + [""]
+    if record.flags:
+        lines += ["## Flags for the instructor", "", ", ".join(record.flags), ""]
+    return "\n".join(lines)
+
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 50rem; margin: 2rem auto; padding: 0 1rem; line-height: 1.45; }
+table { border-collapse: collapse; } td, th { border: 1px solid #ccc; padding: .25rem .6rem; text-align: left; }
+.passed { color: #176b2c; } .failed, .crashed, .timed-out, .reference-used { color: #a4161a; }
+.hint { color: #555; font-style: italic; } code { background: #f3f3f3; padding: 0 .2rem; }
+"""
+
+
+def render_html(record: Any) -> str:
+    """Feedback for one student and lesson, as a standalone HTML page."""
+    e = html.escape
+    title = f"Lesson {record.lesson}" + (f" · {record.lesson_title}" if record.lesson_title else "")
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>Feedback for {e(record.student)} · {e(title)}</title><style>{_STYLE}</style></head><body>",
+        f"<h1>Feedback for {e(record.student)} · {e(title)}</h1>",
+        f"<p><strong>Score: {_points(record.score)} / {_points(record.max_score)}</strong> · status: "
+        f"{e(record.status)} · submission <code>{e(record.submission)}</code></p>",
+        f"<p>Hidden cases were drawn with grading seed {record.seed}; they are described by the type "
+        "and shape of their inputs only.</p>",
+    ]
+    if record.exercises:
+        parts.append("<table><tr><th>exercise</th><th>score</th><th>result</th></tr>")
+        for grade in record.exercises:
+            css = grade.status.replace(" ", "-")
+            parts.append(
+                f"<tr><td>{e(grade.id)}</td><td>{_points(grade.score)} / {grade.points}</td>"
+                f'<td class="{e(css)}">{e(grade.status)}</td></tr>'
+            )
+        parts.append("</table>")
+    for grade in record.exercises:
+        parts.append(f"<h2>{e(grade.id)}: {e(grade.title)} ({_points(grade.score)} / {grade.points})</h2>")
+        if grade.message:
+            parts.append(f"<p>{e(grade.message)}</p>")
+        for result in (grade.public, grade.hidden):
+            headline = _headline(result)
+            if headline is None:
+                continue
+            parts.append(f'<p class="{e(result.status)}">{e(headline)}</p>')
+            failures = _failures(result)
+            if failures:
+                parts.append("<ul>")
+                for line, hint in failures:
+                    hint_html = f'<br><span class="hint">hint: {e(hint)}</span>' if hint else ""
+                    parts.append(f"<li>{e(line)}{hint_html}</li>")
+                parts.append("</ul>")
+    if record.notes:
+        parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{e(note)}</li>" for note in record.notes) + "</ul>")
+    if record.flags:
+        parts.append(f"<h2>Flags for the instructor</h2><p>{e(', '.join(record.flags))}</p>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def gradescope_results(record: Any) -> dict[str, Any]:
+    """The record in Gradescope's autograder ``results.json`` format.
+
+    An exercise's points are split between its public and hidden tests in proportion to their
+    numbers of cases, so the tests' scores add up to the exercise's score.
+    """
+    tests = []
+    for position, grade in enumerate(record.exercises, start=1):
+        results = [r for r in (grade.public, grade.hidden) if r is not None]
+        total = sum(r.total for r in results)
+        if not results or total == 0:
+            tests.append(
+                {
+                    "name": f"{grade.id}: {grade.title}",
+                    "number": f"{position}",
+                    "score": 0.0,
+                    "max_score": float(grade.points),
+                    "status": "failed",
+                    "output": grade.message or grade.status,
+                    "visibility": PUBLIC_VISIBILITY,
+                }
+            )
+            continue
+        referenced = grade.status == "reference used"
+        for sub, result in enumerate(results, start=1):
+            kind = "hidden" if result.hidden else "public"
+            output = exercise_text(grade, (result,))
+            tests.append(
+                {
+                    "name": f"{grade.id}: {grade.title} ({kind} cases)",
+                    "number": f"{position}.{sub}",
+                    "score": 0.0 if referenced else grade.points * result.passed / total,
+                    "max_score": grade.points * result.total / total,
+                    "status": "passed" if result.status == "passed" and not referenced else "failed",
+                    "output": output,
+                    "visibility": HIDDEN_VISIBILITY if result.hidden else PUBLIC_VISIBILITY,
+                }
+            )
+    summary = f"Score {_points(record.score)} / {_points(record.max_score)} ({record.status})."
+    if record.notes:
+        summary += "\n" + "\n".join(record.notes)
+    return {
+        "score": record.score,
+        "execution_time": record.seconds,
+        "output": summary,
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": tests,
+    }
+
+
+def write_student_outputs(record: Any, folder: str | Path) -> None:
+    """Write a record's feedback, Gradescope results, log and record (last) into ``folder``."""
+    folder = Path(folder)
+    write_text_atomic(folder / "feedback.md", render_markdown(record))
+    write_text_atomic(folder / "feedback.html", render_html(record))
+    write_text_atomic(
+        folder / "results.json", json.dumps(gradescope_results(record), indent=1, ensure_ascii=False) + "\n"
+    )
+    write_text_atomic(folder / "output.txt", record.output)
+    data = record.to_json()
+    write_text_atomic(folder / "record.json", json.dumps(data, indent=1, ensure_ascii=False) + "\n")
