@@ -11,6 +11,7 @@ import re
 
 import nbformat
 import pytest
+from hypothesis import given, strategies as st
 from nbclient import NotebookClient
 
 from conftest import ROOT
@@ -203,9 +204,6 @@ def test_lesson01_wrong_answer_gets_the_partial_window_hint(tmp_path):
     outputs = "\n".join(_text_output(cell) for cell in executed.cells if cell.cell_type == "code")
     assert "✘ 01.windowed_mean: 3 of 4 public cases pass." in outputs
     assert "hint: your last window is shorter than the others" in outputs
-
-
-from hypothesis import given, strategies as st  # noqa: E402
 
 
 @given(st.lists(st.text(alphabet=st.characters(blacklist_characters="\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"), max_size=40), max_size=20))

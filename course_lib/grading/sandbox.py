@@ -241,13 +241,28 @@ def enter_sandbox(limits: Limits) -> dict[str, Any]:
     workdir = home = None
     if namespaces:
         _check(libc.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None), "make / private")
-        _expose(libc, _python_paths())
+        python_paths = _python_paths()
+        _expose(libc, python_paths)
+        # A checkout (and its .venv) may itself live under /tmp, as in CI: keep it reachable
+        # through the private /tmp, or the worker could not import course_lib.
+        under_tmp = [
+            (path, os.open(path, os.O_PATH | os.O_DIRECTORY))
+            for path in python_paths
+            if any(path.startswith(os.path.realpath(place) + os.sep) for place in _PRIVATE_TMP)
+        ]
         size = f"mode=1777,size={limits.tmp_mb}m".encode()
         for place in _PRIVATE_TMP:
             if os.path.isdir(place) and not os.path.islink(place):
                 _check(
                     libc.mount(b"tmpfs", place.encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV, size), f"tmpfs on {place}"
                 )
+        for path, handle in under_tmp:
+            os.makedirs(path, mode=0o755, exist_ok=True)
+            _check(
+                libc.mount(f"/proc/self/fd/{handle}".encode(), path.encode(), None, _MS_BIND | _MS_REC, None),
+                f"bind {path}",
+            )
+            os.close(handle)
         workdir, home = "/tmp/work", "/tmp/home"
         for folder in (workdir, home):
             os.mkdir(folder, 0o700)
