@@ -29,7 +29,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from course_lib.validation import as_1d_numeric, check_number
+from course_lib.validation import as_1d_numeric, check_int, check_number
 
 __all__ = [
     "FEATURES",
@@ -65,20 +65,8 @@ def _rng(seed: int | np.random.Generator) -> np.random.Generator:
     return np.random.default_rng(int(seed))
 
 
-def _check_fraction(value: float, name: str, *, low: float = 0.0, high: float = 1.0) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    if not low <= float(value) <= high:
-        raise ValueError(f"{name} must be between {low} and {high}, got {value}")
-    return float(value)
-
-
-def _check_count(value: int, name: str, *, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value}")
-    return int(value)
+def _check_fraction(value: float, name: str) -> float:
+    return check_number(value, name, minimum=0.0, maximum=1.0)
 
 
 def _draw_features(n: int, covariate_shift: float, rng: np.random.Generator) -> pd.DataFrame:
@@ -175,7 +163,7 @@ def make_tabular(
     >>> float(shifted["churned"].mean())
     0.5
     """
-    n = _check_count(n, "n")
+    n = check_int(n, "n", minimum=1)
     if isinstance(covariate_shift, bool) or not isinstance(covariate_shift, (int, float, np.number)):
         raise TypeError(f"covariate_shift must be a number, got {type(covariate_shift).__name__}")
     if not -3 <= covariate_shift <= 3:
@@ -266,7 +254,7 @@ def drift_stream(
     >>> sorted(set(errors.values.tolist()))
     [0.0, 1.0]
     """
-    n = _check_count(n, "n", minimum=2)
+    n = check_int(n, "n", minimum=2)
     if pattern not in _PATTERNS:
         raise ValueError(f"pattern must be one of {', '.join(_PATTERNS)}; got {pattern!r}")
     if distribution not in ("normal", "bernoulli"):
@@ -278,7 +266,7 @@ def drift_stream(
     points = tuple(int(p) for p in change_points)
     if not points or any(not 0 < p < n for p in points) or list(points) != sorted(set(points)):
         raise ValueError(f"change_points must be increasing positions inside (0, {n}), got {change_points}")
-    width = _check_count(width, "width")
+    width = check_int(width, "width", minimum=1)
     if pattern in ("gradual", "incremental") and any(b - a < width for a, b in zip(points, points[1:])):
         # A change that starts before the previous one has finished would silently cut it short.
         raise ValueError(f"change_points must be at least width = {width} apart for a {pattern} drift, got {points}")
@@ -342,7 +330,7 @@ def windowed_mean(values, window: int) -> np.ndarray:
     [2.0, 6.0]
     """
     array = as_1d_numeric(values, "values")
-    window = _check_count(window, "window")
+    window = check_int(window, "window", minimum=1)
     if window > len(array):
         raise ValueError(f"window must be at most len(values) = {len(array)}, got {window}")
     full = len(array) // window * window
@@ -431,9 +419,9 @@ def feedback_loop(
     >>> int(greedy["items_seen"].iloc[-1]) < int(exploring["items_seen"].iloc[-1])
     True
     """
-    n_rounds = _check_count(n_rounds, "n_rounds")
-    n_items = _check_count(n_items, "n_items", minimum=2)
-    users_per_round = _check_count(users_per_round, "users_per_round")
+    n_rounds = check_int(n_rounds, "n_rounds", minimum=1)
+    n_items = check_int(n_items, "n_items", minimum=2)
+    users_per_round = check_int(users_per_round, "users_per_round", minimum=1)
     exploration = _check_fraction(exploration, "exploration")
     rng = _rng(seed)
     true_rate = rng.beta(2, 30, n_items)
@@ -507,7 +495,7 @@ def mystery_shifts(n: int = 3000, *, seed: int | np.random.Generator = 2024) -> 
     >>> sorted(batches), batches["A"].shape
     (['A', 'B', 'C'], (500, 7))
     """
-    n = _check_count(n, "n")
+    n = check_int(n, "n", minimum=1)
     rng = _rng(seed)
     return {name: make_tabular(n, seed=rng, **knobs) for name, (_, knobs) in _MYSTERY_SHIFTS.items()}
 
@@ -536,7 +524,7 @@ def mystery_streams(n: int = 1500, *, seed: int | np.random.Generator = 2024) ->
     >>> sorted(streams), streams["W"].shape
     (['W', 'X', 'Y', 'Z'], (1500,))
     """
-    n = _check_count(n, "n", minimum=1200)
+    n = check_int(n, "n", minimum=1200)
     rng = _rng(seed)
     return {
         name: drift_stream(n, pattern=pattern, levels=(0.0, 3.0, 0.0, 3.0), noise=0.6, seed=rng, **knobs).values

@@ -234,11 +234,17 @@ def check_int(value: Any, name: str, *, minimum: int | None = None) -> int:
 
 
 def check_number(
-    value: Any, name: str, *, minimum: float | None = None, strict: bool = False
+    value: Any,
+    name: str,
+    *,
+    minimum: float | None = None,
+    strict: bool = False,
+    maximum: float | None = None,
 ) -> float:
-    """Return ``value`` as a finite float, checking its lower bound.
+    """Return ``value`` as a finite float, checking its bounds.
 
-    ``strict=True`` makes the bound exclusive (``value > minimum``).
+    ``strict=True`` makes the lower bound exclusive (``value > minimum``); ``maximum`` is
+    inclusive.
 
     Examples
     --------
@@ -248,6 +254,10 @@ def check_number(
     Traceback (most recent call last):
     ...
     ValueError: eps must be a finite number >= 0; got -0.0001
+    >>> check_number(1.5, "exploration", minimum=0, maximum=1)
+    Traceback (most recent call last):
+    ...
+    ValueError: exploration must be a finite number <= 1; got 1.5
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number; got {_describe(value)} {value!r}")
@@ -257,6 +267,8 @@ def check_number(
     too_small = minimum is not None and (value <= minimum if strict else value < minimum)
     if not np.isfinite(value) or too_small:
         raise ValueError(f"{name} must be a finite number{bound}; got {value!r}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be a finite number <= {maximum:g}; got {value!r}")
     return value
 
 

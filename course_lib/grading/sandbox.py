@@ -178,18 +178,28 @@ def _expose(libc: ctypes.CDLL, paths: list[str]) -> None:
         if ancestor is not None and ancestor != os.sep:
             groups.setdefault(ancestor, []).append(path)
     for ancestor, inside in groups.items():
-        handles = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY)) for path in inside]
+        handles = _open_folders(inside)
         _check(
             libc.mount(b"tmpfs", ancestor.encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV, b"mode=755,size=1m"),
             f"tmpfs on {ancestor}",
         )
-        for path, handle in handles:
-            os.makedirs(path, mode=0o755, exist_ok=True)
-            _check(
-                libc.mount(f"/proc/self/fd/{handle}".encode(), path.encode(), None, _MS_BIND | _MS_REC, None),
-                f"bind {path}",
-            )
-            os.close(handle)
+        _bind_back(libc, handles)
+
+
+def _open_folders(paths: list[str]) -> list[tuple[str, int]]:
+    """Handles on folders that a mount is about to cover, for :func:`_bind_back`."""
+    return [(path, os.open(path, os.O_PATH | os.O_DIRECTORY)) for path in paths]
+
+
+def _bind_back(libc: ctypes.CDLL, handles: list[tuple[str, int]]) -> None:
+    """Bind each folder, through its handle, back at its old place under a new mount."""
+    for path, handle in handles:
+        os.makedirs(path, mode=0o755, exist_ok=True)
+        _check(
+            libc.mount(f"/proc/self/fd/{handle}".encode(), path.encode(), None, _MS_BIND | _MS_REC, None),
+            f"bind {path}",
+        )
+        os.close(handle)
 
 
 def _supervise(pid: int) -> None:
@@ -245,24 +255,16 @@ def enter_sandbox(limits: Limits) -> dict[str, Any]:
         _expose(libc, python_paths)
         # A checkout (and its .venv) may itself live under /tmp, as in CI: keep it reachable
         # through the private /tmp, or the worker could not import course_lib.
-        under_tmp = [
-            (path, os.open(path, os.O_PATH | os.O_DIRECTORY))
-            for path in python_paths
-            if any(path.startswith(os.path.realpath(place) + os.sep) for place in _PRIVATE_TMP)
-        ]
+        under_tmp = _open_folders(
+            [path for path in python_paths if any(path.startswith(os.path.realpath(p) + os.sep) for p in _PRIVATE_TMP)]
+        )
         size = f"mode=1777,size={limits.tmp_mb}m".encode()
         for place in _PRIVATE_TMP:
             if os.path.isdir(place) and not os.path.islink(place):
                 _check(
                     libc.mount(b"tmpfs", place.encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV, size), f"tmpfs on {place}"
                 )
-        for path, handle in under_tmp:
-            os.makedirs(path, mode=0o755, exist_ok=True)
-            _check(
-                libc.mount(f"/proc/self/fd/{handle}".encode(), path.encode(), None, _MS_BIND | _MS_REC, None),
-                f"bind {path}",
-            )
-            os.close(handle)
+        _bind_back(libc, under_tmp)
         workdir, home = "/tmp/work", "/tmp/home"
         for folder in (workdir, home):
             os.mkdir(folder, 0o700)
