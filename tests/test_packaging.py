@@ -107,3 +107,17 @@ def test_version_agrees_with_pyproject():
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert course_lib.__version__ == project["version"]
+
+
+def test_readme_course_map_lists_every_lesson_in_order():
+    from course_lib.lessons import LESSONS
+
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("## Course map") :].split("\n## ", 1)[0]
+    rows = [line for line in table.splitlines() if re.match(r"^\| \d\d \|", line)]
+    assert [row[2:4] for row in rows] == [lesson.number for lesson in LESSONS]
+    for row, lesson in zip(rows, LESSONS):
+        if (ROOT / "notebooks" / lesson.notebook).exists():
+            assert f"(notebooks/{lesson.notebook})" in row, f"link lesson {lesson.number} to its notebook"
+        for module in lesson.modules:
+            assert f"`{module}`" in row
