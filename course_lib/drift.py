@@ -385,30 +385,21 @@ class DriftReport:
         return list(columns)
 
     def _draw_column(self, ax, name) -> None:
+        from course_lib.plots import plot_distributions
+
         row = self.table.loc[self.table["column"] == name].iloc[0]
         reference = self._reference[name].dropna()
         current = self._current[name].dropna()
         if row["kind"] == "numeric":
-            ref = reference.to_numpy(dtype=float)
-            cur = current.to_numpy(dtype=float)
-            ref, cur = ref[np.isfinite(ref)], cur[np.isfinite(cur)]
-            edges = np.histogram_bin_edges(np.concatenate([ref, cur]), bins=30)
-            ax.hist(ref, bins=edges, density=True, alpha=0.5, label="reference", color="tab:blue")
-            ax.hist(cur, bins=edges, density=True, alpha=0.5, label="current", color="tab:orange")
-            ax.set_ylabel("density")
+            # The report shows missing and infinite shares in its table; the figure shows the rest.
+            reference = reference.to_numpy(dtype=float)
+            current = current.to_numpy(dtype=float)
+            reference, current = reference[np.isfinite(reference)], current[np.isfinite(current)]
         else:
-            ref_share = reference.astype(str).value_counts(normalize=True)
-            cur_share = current.astype(str).value_counts(normalize=True)
-            shares = pd.concat([ref_share, cur_share], axis=1, keys=["reference", "current"]).fillna(0.0)
-            shares = shares.sort_values("reference", ascending=False).head(15)
-            positions = np.arange(len(shares))
-            ax.bar(positions - 0.2, shares["reference"], width=0.4, label="reference", color="tab:blue")
-            ax.bar(positions + 0.2, shares["current"], width=0.4, label="current", color="tab:orange")
-            ax.set_xticks(positions, [label[:12] for label in shares.index], rotation=45, ha="right")
-            ax.set_ylabel("share")
+            reference, current = reference.astype(str), current.astype(str)
         verdict = "DRIFT" if row["drifted"] else "no drift"
+        plot_distributions(reference, current, ax=ax, xlabel=str(name))
         ax.set_title(f"{name}: {row['method']} = {row['statistic']:.3g} ({verdict})", fontsize=9)
-        ax.legend(fontsize=7)
 
 
 _CSS = (

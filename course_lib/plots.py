@@ -196,6 +196,7 @@ def plot_distributions(
     labels: Sequence[str] = ("reference", "current"),
     title: str | None = None,
     xlabel: str | None = None,
+    max_categories: int = 15,
 ) -> Any:
     """The reference and the current distribution of one feature, on the same axes.
 
@@ -216,6 +217,9 @@ def plot_distributions(
         Legend names of the two samples.
     title, xlabel : str, optional
         ``xlabel`` defaults to the name of a pandas Series, else ``"value"``.
+    max_categories : int
+        Draw at most this many categories, the most frequent in both samples together; the
+        shares stay shares of all rows, and the axis label says how many were left out.
 
     Returns
     -------
@@ -231,6 +235,7 @@ def plot_distributions(
     """
     first, second = _check_labels(labels)
     bins = check_int(bins, "bins", minimum=1)
+    max_categories = check_int(max_categories, "max_categories", minimum=1)
     clip_quantile = check_number(clip_quantile, "clip_quantile", minimum=0.5)
     if clip_quantile > 1:
         raise ValueError(f"clip_quantile must be between 0.5 and 1, got {clip_quantile}")
@@ -249,12 +254,19 @@ def plot_distributions(
             categories = list(dict.fromkeys(str(value) for value in np.concatenate([ref, cur]).tolist()))
         ref_text = np.array([str(value) for value in ref.tolist()])
         cur_text = np.array([str(value) for value in cur.tolist()])
+        if len(categories) > max_categories:
+            pooled = np.concatenate([ref_text, cur_text])
+            counts = {category: int(np.sum(pooled == category)) for category in categories}
+            kept = set(sorted(categories, key=lambda c: -counts[c])[:max_categories])
+            xlabel = f"{xlabel} ({max_categories} most frequent of {len(categories)})"
+            categories = [category for category in categories if category in kept]
         positions = np.arange(len(categories))
         ref_share = [np.mean(ref_text == category) for category in categories]
         cur_share = [np.mean(cur_text == category) for category in categories]
         ax.bar(positions - 0.2, ref_share, width=0.4, color=REFERENCE_COLOR, alpha=0.8, label=first)
         ax.bar(positions + 0.2, cur_share, width=0.4, color=CURRENT_COLOR, alpha=0.8, label=second)
-        ax.set_xticks(positions, categories)
+        many = len(categories) > 6
+        ax.set_xticks(positions, [c[:12] for c in categories], rotation=45 if many else 0, ha="right" if many else "center")
         ax.set_ylabel("share of rows")
     else:
         ref = as_1d_numeric(reference, "reference")

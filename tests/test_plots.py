@@ -211,3 +211,15 @@ def test_reliability_leaves_out_sparse_bins():
 def test_reliability_names_the_bad_argument(curves, error, match):
     with pytest.raises(error, match=match):
         plot_reliability(curves)
+
+
+def test_many_categories_are_capped_but_shares_stay_shares_of_all_rows():
+    reference = [f"c{i:02d}" for i in range(20) for _ in range(20 - i)]
+    current = list(reference)
+    ax = plot_distributions(reference, current, max_categories=5)
+    ticks = [tick.get_text() for tick in ax.get_xticklabels()]
+    assert ticks == ["c00", "c01", "c02", "c03", "c04"]
+    assert ax.get_xlabel() == "value (5 most frequent of 20)"
+    heights = [patch.get_height() for patch in ax.patches[:5]]
+    assert heights[0] == pytest.approx(20 / len(reference))
+    plt.close(ax.figure)
