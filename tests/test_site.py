@@ -39,6 +39,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
+from playwright.sync_api import expect
 
 from browser_support import (
     CHROMIUM,
@@ -396,11 +397,16 @@ def test_lab_lists_and_renders_every_lesson(page, offline_server, lesson_files):
             title = panel.locator(".jp-MarkdownCell h1").first.inner_text()
             assert lesson.title in title, f"{path.name}: title {title!r} does not name {lesson.title!r}"
             for number, markdown in enumerate(_first_markdown_cells(path)):
-                text = rendered.nth(number).inner_text()
+                cell = rendered.nth(number)
+                # JupyterLab renders cells below the fold only once they are scrolled to.
+                cell.scroll_into_view_if_needed(timeout=30_000)
                 heading = _heading(markdown)
                 if heading:
                     plain = re.sub(r"[*_`]", "", heading)
-                    assert plain in text.replace("¶", ""), f"{path.name}: markdown cell {number} shows {text[:80]!r}"
+                    expect(cell, f"{path.name}: markdown cell {number} does not show {plain!r}").to_contain_text(
+                        plain, timeout=30_000
+                    )
+                text = cell.inner_text()
                 assert not text.lstrip().startswith("#"), f"{path.name}: markdown cell {number} is not rendered"
 
         page.wait_for_timeout(500)
