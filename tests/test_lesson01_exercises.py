@@ -21,7 +21,7 @@ def test_feedback_names_the_wrong_entries_but_not_their_answers(ident):
         assert len(failed) == sum(word != guess for word in answer.values())
         for outcome in failed:
             key = outcome.description.split()[-1]
-            assert f"the right word for {key!r}" in outcome.detail
+            assert outcome.detail == f"for {key!r}, {guess!r} is not the right answer"
             assert answer[key] not in outcome.detail, outcome.detail
             assert outcome.hint
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from course_lib.grading import answer_or_reference, check
+from course_lib.grading import answer_or_reference, check, run_cases
 from course_lib.grading.compare import compare, describe_inputs
 from course_lib.simulate import windowed_mean
 
@@ -140,3 +140,40 @@ def test_compare_pandas_frames():
 def test_hidden_inputs_are_described_by_shape_only():
     text = describe_inputs((np.arange(5.0), [1, 2]), {"now": 3.5})
     assert text == "(ndarray(5,), list[2], now=float)"
+
+
+def _puzzle(reveal: bool):
+    from course_lib.grading import Case, Exercise, Mistake
+
+    key = {"A": "covariate", "B": "prior"}
+    return Exercise(
+        id="01.puzzle_for_tests",
+        title="not registered",
+        kind="value",
+        reference="course_lib.simulate:make_tabular",  # never called: the cases carry their answer
+        public_cases=lambda: [Case(f"batch {k}", expected=key, has_expected=True, entry=k) for k in key],
+        mistakes=(Mistake("prior keeps P(X|Y)", test=lambda case, got: case.entry == "B" and got.get("B") == "covariate"),),
+        reveal_expected=reveal,
+    )
+
+
+def test_entry_cases_give_partial_credit_and_hide_the_answer_when_asked():
+    exercise = _puzzle(reveal=False)
+    result = run_cases(exercise, {"A": "covariate", "B": "covariate"}, exercise.public_cases())
+    assert (result.status, result.passed, result.total) == ("failed", 1, 2)
+    failed = result.outcomes[1]
+    assert failed.detail == "for 'B', 'covariate' is not the right answer"
+    assert "prior" not in failed.detail and failed.hint == "prior keeps P(X|Y)"
+
+
+def test_entry_cases_show_the_expected_value_by_default():
+    exercise = _puzzle(reveal=True)
+    result = run_cases(exercise, {"A": "covariate", "B": "concept"}, exercise.public_cases())
+    assert result.outcomes[1].detail == "expected 'prior', got 'concept'"
+
+
+def test_a_missing_entry_is_named():
+    exercise = _puzzle(reveal=False)
+    result = run_cases(exercise, {"A": "covariate"}, exercise.public_cases())
+    assert result.outcomes[1].detail == "your answer has no entry 'B': answer with a dict"
+    assert run_cases(exercise, "covariate", exercise.public_cases()).passed == 0

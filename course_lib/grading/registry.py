@@ -38,6 +38,9 @@ class Case:
     expected : object, optional
         The expected result. When omitted it is computed by calling the reference, which is
         how nearly all cases are written, so the reference stays the single source of truth.
+    entry : str, optional
+        For a value exercise whose answer is a dict: check only this entry, so that each entry
+        is its own case (partial credit, one hint per wrong entry).
     """
 
     description: str
@@ -45,6 +48,7 @@ class Case:
     kwargs: Mapping[str, Any] = field(default_factory=dict)
     expected: Any = None
     has_expected: bool = False
+    entry: str | None = None
 
     @classmethod
     def with_expected(cls, description: str, expected: Any, *args: Any, **kwargs: Any) -> "Case":
@@ -100,6 +104,10 @@ class Exercise:
         A general hint shown when a case fails and no known mistake matches.
     points : int
         Points in the gradebook.
+    reveal_expected : bool
+        Whether feedback shows the expected value. Turn it off for multiple-choice answers,
+        where "expected 'prior'" would hand out the answer: feedback then says which case is
+        wrong, and the hints explain why.
     """
 
     id: str
@@ -113,6 +121,7 @@ class Exercise:
     mistakes: Sequence[Mistake] = ()
     hint: str = ""
     points: int = 1
+    reveal_expected: bool = True
 
     def __post_init__(self) -> None:
         number, _, name = self.id.partition(".")

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Any, Literal, Sequence
+from typing import Any, Literal, Mapping, Sequence
 
-from course_lib.grading.compare import compare, describe, describe_inputs
+from course_lib.grading.compare import Comparison, compare, describe, describe_inputs
 from course_lib.grading.registry import Case, Exercise, get_exercise
 
 Status = Literal["passed", "failed", "not attempted"]
@@ -109,6 +109,29 @@ def _call(exercise: Exercise, answer: Any, case: Case) -> Any:
         raise _NotAttempted from exc
 
 
+_NO_ENTRY = object()
+
+
+def _entry(value: Any, entry: str | None) -> Any:
+    """The part of a value a case looks at: one entry of a dict answer, or the whole value."""
+    if entry is None:
+        return value
+    return value.get(entry, _NO_ENTRY) if isinstance(value, Mapping) else _NO_ENTRY
+
+
+def compare_case(exercise: Exercise, case: Case, expected: Any, got: Any) -> Comparison:
+    """Compare an answer with the expected value as ``case`` asks (one entry or all of it),
+    hiding the expected value when the exercise does not reveal it."""
+    got = _entry(got, case.entry)
+    if got is _NO_ENTRY:
+        return Comparison(False, f"your answer has no entry {case.entry!r}: answer with a dict")
+    result = compare(_entry(expected, case.entry), got, rtol=exercise.rtol, atol=exercise.atol)
+    if result.ok or exercise.reveal_expected:
+        return result
+    where = f"for {case.entry!r}, " if case.entry is not None else ""
+    return Comparison(False, f"{where}{describe(got)} is not the right answer")
+
+
 def _matching_hint(exercise: Exercise, case: Case, got: Any) -> str:
     for mistake in exercise.mistakes:
         try:
@@ -116,7 +139,7 @@ def _matching_hint(exercise: Exercise, case: Case, got: Any) -> str:
                 return mistake.hint
             if mistake.wrong is not None:
                 wrong = mistake.wrong() if exercise.kind == "value" else mistake.wrong(*case.args, **dict(case.kwargs))
-                if compare(wrong, got, rtol=exercise.rtol, atol=exercise.atol).ok:
+                if compare_case(exercise, case, wrong, got).ok:
                     return mistake.hint
         except Exception:  # noqa: BLE001 - a hint that cannot be evaluated is just not shown
             continue
@@ -189,7 +212,7 @@ def judge(
             outcomes.append(CaseOutcome(number, label, False, str(got), exercise.hint))
             continue
         want = expected[index] if expected is not None else exercise.expected_for(case)
-        result = compare(want, got, rtol=exercise.rtol, atol=exercise.atol)
+        result = compare_case(exercise, case, want, got)
         hint = "" if result.ok else _matching_hint(exercise, case, got)
         outcomes.append(CaseOutcome(number, label, result.ok, result.detail, hint))
     passed = sum(outcome.passed for outcome in outcomes)

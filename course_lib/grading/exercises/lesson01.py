@@ -75,9 +75,9 @@ register(
 # --- value exercises: the two puzzles of the lesson --------------------------------------------
 #
 # Each answer is a dict of words, checked entry by entry: one case per batch (or stream), so the
-# feedback says which entries are wrong and the hint speaks about that entry. The expected value
-# of a case never prints its word: feedback normally shows "expected X, got Y", which here would
-# hand out the answer to a puzzle with three or four options.
+# feedback says which entries are wrong and the hint speaks about that entry. reveal_expected is
+# off: feedback normally shows "expected X, got Y", which here would hand out the answer to a
+# puzzle with three or four options.
 
 _SHIFT_KINDS = ("covariate", "prior", "concept")
 _PATTERNS = ("abrupt", "gradual", "incremental", "recurring")
@@ -104,46 +104,20 @@ def _word(got, key: str) -> str | None:
     return got[key].strip().lower()
 
 
-class _RightWordFor:
-    """The expected value of one entry: equal to any answer dict holding the right word there.
-
-    Its repr names the entry, never the word, so feedback cannot give the answer away.
-    """
-
-    def __init__(self, key: str, word: str) -> None:
-        self.key = key
-        self._word = word
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, _RightWordFor):
-            return (self.key, self._word) == (other.key, other._word)
-        return _word(other, self.key) == self._word
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"the right word for {self.key!r}"
-
-
 def _entry_cases(answer_key, noun: str):
+    """One case per entry of the answer dict, so each wrong entry costs one case."""
+
     def cases() -> list[Case]:
-        return [
-            Case.with_expected(f"{noun} {key}", _RightWordFor(key, word), key=key)
-            for key, word in answer_key().items()
-        ]
+        return [Case(f"{noun} {key}", entry=key) for key in answer_key()]
 
     return cases
-
-
-def _key_of(case: Case) -> str:
-    return dict(case.kwargs)["key"]
 
 
 def _not_a_word(allowed: tuple[str, ...]):
     """A mistake test: the entry of this case is missing or not one of ``allowed``."""
 
     def test(case: Case, got) -> bool:
-        return _word(got, _key_of(case)) not in allowed
+        return _word(got, case.entry) not in allowed
 
     return test
 
@@ -152,7 +126,7 @@ def _called(truth: str, wrong: tuple[str, ...], answer_key):
     """A mistake test: this case's entry is truly ``truth`` and was answered as one of ``wrong``."""
 
     def test(case: Case, got) -> bool:
-        key = _key_of(case)
+        key = case.entry
         return answer_key()[key] == truth and _word(got, key) in wrong
 
     return test
@@ -177,6 +151,7 @@ register(
         kind="value",
         reference="course_lib.grading.exercises.lesson01:shift_kind_answer",
         public_cases=_entry_cases(shift_kind_answer, "batch"),
+        reveal_expected=False,
         mistakes=(
             Mistake(
                 'answer with a dict {"A": ..., "B": ..., "C": ...} whose values are exactly '
@@ -220,6 +195,7 @@ register(
         kind="value",
         reference="course_lib.grading.exercises.lesson01:drift_pattern_answer",
         public_cases=_entry_cases(drift_pattern_answer, "stream"),
+        reveal_expected=False,
         mistakes=(
             Mistake(
                 'answer with a dict {"W": ..., "X": ..., "Y": ..., "Z": ...} whose values are exactly '
@@ -233,7 +209,7 @@ register(
                 "window means look like a ramp in both cases; look at the points.)",
                 wrong=_relabelled(drift_pattern_answer, "gradual", "incremental"),
                 test=lambda case, got: (
-                    (drift_pattern_answer()[_key_of(case)], _word(got, _key_of(case)))
+                    (drift_pattern_answer()[case.entry], _word(got, case.entry))
                     in {("gradual", "incremental"), ("incremental", "gradual")}
                 ),
             ),
