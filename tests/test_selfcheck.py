@@ -177,3 +177,14 @@ def test_a_missing_entry_is_named():
     result = run_cases(exercise, {"A": "covariate"}, exercise.public_cases())
     assert result.outcomes[1].detail == "your answer has no entry 'B': answer with a dict"
     assert run_cases(exercise, "covariate", exercise.public_cases()).passed == 0
+
+
+def test_a_hint_shared_by_several_failing_cases_is_printed_once(capsys):
+    def constant(values, window):
+        return np.array([0.0])
+
+    result = check("01.windowed_mean", constant)
+    out = capsys.readouterr().out
+    assert result.passed == 0 and out.count("  case ") == 4
+    hints = [line for line in out.splitlines() if line.strip().startswith("hint:")]
+    assert len(hints) == len(set(hints)) >= 1

@@ -26,7 +26,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Iterable
 
-from course_lib.grading.notebooks import cell_source
+from course_lib.grading.notebooks import cell_source, parse_source
 from course_lib.grading.registry import Exercise
 from course_lib.grading.release import ReleasedLesson, cell_checksum, exercise_id_of
 
@@ -34,18 +34,11 @@ _REFERENCE_GETTERS = frozenset({"answer_or_reference", "reference_solution", "ex
 _CHECKER_NAMES = frozenset({"check", "answer_or_reference", "run_cases", "judge", "compare"})
 
 
-def _parse(source: str) -> ast.Module | None:
-    try:
-        return ast.parse(source)
-    except (SyntaxError, ValueError):
-        return None
-
-
 def course_lib_names(sources: Iterable[str]) -> set[str]:
     """Names that code binds to course_lib or one of its modules (``import course_lib.stats as cs``)."""
     names = {"course_lib"}
     for source in sources:
-        tree = _parse(source)
+        tree = parse_source(source)
         if tree is None:
             continue
         for node in ast.walk(tree):
@@ -79,7 +72,7 @@ def reference_use(source: str, exercise: Exercise, *, setup_sources: Iterable[st
     setup_sources : iterable of str
         The released notebook's other code cells, whose imports the cell can use.
     """
-    tree = _parse(source)
+    tree = parse_source(source)
     if tree is None:
         return None
     module, _, attribute = exercise.reference.partition(":")
@@ -110,7 +103,7 @@ def reference_use(source: str, exercise: Exercise, *, setup_sources: Iterable[st
 
 def tampering(source: str, *, setup_sources: Iterable[str] = ()) -> list[str]:
     """What an exercise cell changes in course_lib or the checker (one line per finding)."""
-    tree = _parse(source)
+    tree = parse_source(source)
     if tree is None:
         return []
     roots = course_lib_names([*setup_sources, source]) | {"sys"}

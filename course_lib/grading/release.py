@@ -34,6 +34,7 @@ from course_lib.grading.notebooks import (
     cell_source,
     dumps_notebook,
     exercise_id,
+    parse_source,
     read_notebook,
     student_version,
 )
@@ -172,9 +173,8 @@ def answer_expression(notebook: dict, exercise_id: str) -> str:
     for cell in notebook.get("cells", []):
         if cell.get("cell_type") != "code" or exercise_id not in cell_source(cell):
             continue
-        try:
-            tree = ast.parse(cell_source(cell))
-        except SyntaxError:
+        tree = parse_source(cell_source(cell))
+        if tree is None:
             continue
         for node in ast.walk(tree):
             if (
@@ -202,9 +202,8 @@ def exercise_id_of(cell: dict) -> str | None:
 
 
 def _defined_names(source: str) -> list[str]:
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
+    tree = parse_source(source)
+    if tree is None:
         return []
     names = []
     for node in tree.body:

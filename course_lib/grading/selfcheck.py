@@ -83,12 +83,15 @@ class CheckResult:
         if self.status == "passed":
             return f"✔ {self.exercise_id}: all {self.total} {kind} cases pass."
         lines = [f"✘ {self.exercise_id}: {self.passed} of {self.total} {kind} cases pass."]
+        shown: set[str] = set()
         for outcome in self.outcomes:
             if outcome.passed:
                 continue
             lines.append(f"  case {outcome.number} ({outcome.description}): {outcome.detail}")
-            if outcome.hint:
+            # One hint said once reads better than the same paragraph under every case.
+            if outcome.hint and outcome.hint not in shown:
                 lines.append(f"    hint: {outcome.hint}")
+                shown.add(outcome.hint)
         return "\n".join(lines)
 
 
