@@ -31,6 +31,16 @@ def require_tool(name: str, install_hint: str) -> str:
     pytest.skip(message)
 
 
+def require_root(what: str) -> None:
+    """Skip (laptop) or fail (CI) a test whose isolation needs root, as ``require_tool`` does."""
+    if os.geteuid() == 0:
+        return
+    message = f"{what} needs root; run the grading tests as root or in a container (see the README)"
+    if in_ci():
+        pytest.fail(message + " (CI=true, so this is a failure, not a skip)")
+    pytest.skip(message)
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return ROOT

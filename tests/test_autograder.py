@@ -457,8 +457,7 @@ REAL_LESSONS = sorted((ROOT / "notebooks" / "solutions").glob("[0-9][0-9]_*.ipyn
 
 @pytest.fixture(scope="module")
 def real_lessons(tmp_path_factory):
-    if not REAL_LESSONS:
-        pytest.skip("no lesson notebook in notebooks/solutions yet")
+    assert REAL_LESSONS, "no lesson notebook in notebooks/solutions"
     base = tmp_path_factory.mktemp("real")
     release = build_release(ROOT / "notebooks" / "solutions")
     for path in REAL_LESSONS:

@@ -23,6 +23,7 @@ from course_lib.grading.sandbox import NOBODY, Limits
 from course_lib.grading.wire import decode
 
 from grading_lesson import LABELLED_FRACTION_SOLUTION, solution_notebook, with_exercise, write_course, write_notebook
+from conftest import require_root
 
 CORRECT = """\
 def windowed_mean(values, window):
@@ -237,8 +238,7 @@ def test_os_exit_ends_only_its_exercise(batch):
 
 
 def test_files_outside_the_working_directory_are_untouched(batch):
-    if os.geteuid() != 0:
-        pytest.skip("filesystem isolation needs root (namespaces, the nobody user); see the README")
+    require_root("filesystem isolation")
     assert (batch["canary"] / "canary.txt").read_text() == "still here"
     assert not (batch["canary"] / "planted.txt").exists()
     # The answer itself is fine and is graded in full.
@@ -251,16 +251,14 @@ def test_the_grader_never_writes_into_submissions(batch):
 
 
 def test_no_network(batch):
-    if os.geteuid() != 0:
-        pytest.skip("a new network namespace needs root or unprivileged user namespaces")
+    require_root("a new network namespace")
     grade = _exercise(batch["records"]["socket"], "01.windowed_mean")
     assert all("OSError" in outcome.detail or "Error" in outcome.detail for outcome in grade.public.outcomes)
     assert batch["connections"] == []
 
 
 def test_background_processes_die_with_the_submission(batch):
-    if os.geteuid() != 0:
-        pytest.skip("a PID namespace needs root")
+    require_root("a PID namespace")
     assert _scores(batch["records"]["background_process"]) == {"01.windowed_mean": 1.0, "01.labelled_fraction": 1.0}
     leftovers = []
     for entry in Path("/proc").iterdir():
@@ -400,8 +398,7 @@ def _checkout_under_tmp() -> list[str]:
 
 
 def test_what_a_submission_sees_of_its_sandbox(batch, tmp_path):
-    if os.geteuid() != 0:
-        pytest.skip("namespaces and the nobody user need root; see the README")
+    require_root("namespaces and the nobody user")
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()

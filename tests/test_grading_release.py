@@ -115,7 +115,6 @@ def test_release_command(tmp_path, capsys):
     assert "wrote" in capsys.readouterr().out
 
 
-@pytest.mark.skipif(not REAL_LESSONS, reason="no lesson notebook in notebooks/solutions yet")
 @pytest.mark.parametrize("path", REAL_LESSONS, ids=lambda p: p.name)
 def test_real_lesson_releases(path, tmp_path):
     release = build_release(path.parent, lessons=[path.name[:2]])
