@@ -148,9 +148,22 @@ def _python_paths() -> list[str]:
     """Folders the interpreter reads code from: the standard library, site-packages, course_lib."""
     import course_lib
 
-    candidates = {sys.base_prefix, sys.base_exec_prefix, sys.prefix, sys.exec_prefix}
-    candidates |= {entry for entry in sys.path if entry and os.path.isdir(entry)}
-    candidates.add(os.path.dirname(os.path.dirname(os.path.abspath(course_lib.__file__))))
+    prefixes = {sys.base_prefix, sys.base_exec_prefix, sys.prefix, sys.exec_prefix}
+    candidates = set(prefixes)
+    # Only the folders that hold code: not the checkout around course_lib (its solution notebooks
+    # stay out of reach) and not the caller's working folder, which may be private (mode 700).
+    candidates |= {
+        entry
+        for entry in sys.path
+        if entry
+        and os.path.isdir(entry)
+        and (
+            "site-packages" in entry
+            or "dist-packages" in entry
+            or any(os.path.realpath(entry).startswith(os.path.realpath(p) + os.sep) for p in prefixes)
+        )
+    }
+    candidates.add(os.path.dirname(os.path.abspath(course_lib.__file__)))
     real = sorted({os.path.realpath(path) for path in candidates if os.path.isdir(path)})
     # Keep only the outermost folders: a bind mount of a folder brings its subfolders.
     return [path for path in real if not any(path != other and path.startswith(other + os.sep) for other in real)]
