@@ -33,7 +33,8 @@ def test_one_wrong_entry_costs_one_case_and_gets_its_own_hint():
     assert (result.passed, result.total) == (2, 3)
     (failed,) = [outcome for outcome in result.outcomes if not outcome.passed]
     assert failed.description == f"batch {prior_batch}"
-    assert "split it by class" in failed.hint and "prior (label) shift" in failed.hint
+    assert "class by class" in failed.hint and "P(Y)" in failed.hint
+    assert "prior" not in failed.hint.lower()  # the hint leads to the answer without naming it
 
 
 def test_words_are_compared_without_case_or_surrounding_spaces():
@@ -54,3 +55,49 @@ def test_an_answer_of_the_wrong_shape_is_told_the_expected_shape(answer):
     result = run_cases(get_exercise("01.shift_kind"), answer, get_exercise("01.shift_kind").public_cases())
     assert result.status == "failed"
     assert all('answer with a dict {"A": ...' in outcome.hint for outcome in result.outcomes if not outcome.passed)
+
+
+def test_a_list_that_passes_every_number_still_fails_the_promised_array_type():
+    """Issue 8, hole 2: a list of window means passed every case, then broke the lesson's plot
+    (``100 * list`` repeats the list). The check now asks for the promised numpy array."""
+
+    def windowed_mean(values, window):
+        v = list(values)
+        n = len(v) // window
+        return [sum(v[i * window : (i + 1) * window]) / window for i in range(n)]
+
+    result = check("01.windowed_mean", windowed_mean, quiet=True)
+    assert result.status == "failed" and result.passed == 0
+    assert all("must return a numpy.ndarray" in outcome.detail for outcome in result.outcomes)
+
+
+def test_labelled_fraction_must_return_nan_before_the_first_prediction():
+    """Issue 8, hole 4: raising ZeroDivisionError passed every case."""
+
+    def labelled_fraction(prediction_times, label_delays, now):
+        made = [(t, d) for t, d in zip(prediction_times, label_delays) if t <= now]
+        return sum(t + d <= now for t, d in made) / len(made)
+
+    result = check("01.labelled_fraction", labelled_fraction, quiet=True)
+    (failed,) = [outcome for outcome in result.outcomes if not outcome.passed]
+    assert "ZeroDivisionError" in failed.detail and "nan" in failed.hint
+
+
+def test_strict_now_and_never_arriving_labels_get_their_own_hints():
+    """Issue 8, hole 5: both mistakes used to get other mistakes' hints."""
+    import numpy as np
+
+    def strict(prediction_times, label_delays, now):
+        t, d = np.asarray(prediction_times, float), np.asarray(label_delays, float)
+        made = t < now
+        return float(np.mean(t[made] + d[made] < now)) if made.any() else float("nan")
+
+    def inf_arrives(prediction_times, label_delays, now):
+        t, d = np.asarray(prediction_times, float), np.asarray(label_delays, float)
+        made = t <= now
+        return float(np.mean((t[made] + d[made] <= now) | np.isinf(d[made]))) if made.any() else float("nan")
+
+    for answer, words in ((strict, "<= now, not < now"), (inf_arrives, "never arrives")):
+        result = check("01.labelled_fraction", answer, quiet=True)
+        hints = {outcome.hint for outcome in result.outcomes if not outcome.passed}
+        assert len(hints) == 1 and words in hints.pop()

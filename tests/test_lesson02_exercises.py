@@ -10,7 +10,7 @@ import scipy.stats
 from hypothesis import assume, given, settings, strategies as st
 
 from course_lib import stats
-from course_lib.grading import get_exercise, run_cases
+from course_lib.grading import answer_or_reference, check, get_exercise, run_cases
 from course_lib.grading.exercises import lesson02
 
 
@@ -99,3 +99,40 @@ def test_read_report_still_has_a_column_only_the_correction_clears():
 def test_read_report_in_another_order_gets_the_order_hint():
     answer = lesson02.read_report_answer()
     assert any("order" in hint for hint in _hints("02.read_report", list(reversed(answer))))
+
+
+@pytest.mark.parametrize("spelling", ["Holm", "holm ", " HOLM"])
+def test_a_passing_correction_reaches_the_report_in_its_canonical_form(spelling, capsys):
+    """Issue 8, hole 1: "Holm" passed the check, was passed on unchanged and broke the report."""
+    from course_lib.drift import drift_report
+    from course_lib.simulate import make_tabular
+
+    assert check("02.choose_correction", spelling, quiet=True).status == "passed"
+    correction = answer_or_reference("02.choose_correction", spelling)
+    assert correction == "holm"
+    report = drift_report(make_tabular(200, seed=1), make_tabular(200, seed=2), correction=correction)
+    assert "pvalue_adjusted" in report.table
+
+
+def test_the_correction_feedback_does_not_print_the_answer():
+    """Issue 8, hole 6: the first wrong try printed "expected 'holm'"."""
+    text = check("02.choose_correction", "bonferroni", quiet=True).report()
+    assert "holm" not in text.lower()
+
+
+def test_psi_with_bin_edge_values_on_the_wrong_side_fails_a_public_case():
+    """Issue 8, hole 3: side='left' passed every public case (continuous data never sits on an
+    edge) and lost marks only in the grade; on integer data it differs (0.0808 vs 0.0757)."""
+    import numpy as np
+
+    from course_lib import stats
+
+    def psi_left(reference, current, bins=10):
+        r, c = np.asarray(reference, float), np.asarray(current, float)
+        edges = np.quantile(r, np.linspace(0, 1, bins + 1)[1:-1])
+        shares = [np.maximum(np.bincount(np.searchsorted(edges, x, side="left"), minlength=bins) / x.size, 1e-4) for x in (r, c)]
+        return float(np.sum((shares[1] - shares[0]) * np.log(shares[1] / shares[0])))
+
+    result = check("02.psi", psi_left, quiet=True)
+    failed = [outcome for outcome in result.outcomes if not outcome.passed]
+    assert failed and all("side='right'" in outcome.hint for outcome in failed)

@@ -188,3 +188,18 @@ def test_a_hint_shared_by_several_failing_cases_is_printed_once(capsys):
     assert result.passed == 0 and out.count("  case ") == 4
     hints = [line for line in out.splitlines() if line.strip().startswith("hint:")]
     assert len(hints) == len(set(hints)) >= 1
+
+
+def test_one_case_is_reported_in_the_singular(capsys):
+    """Issue 8, item 7: "all 1 public cases pass"."""
+    check("02.choose_correction", "holm")
+    assert capsys.readouterr().out.strip() == "✔ 02.choose_correction: the public case passes."
+    check("02.choose_correction", "fdr_bh")
+    assert capsys.readouterr().out.startswith("✘ 02.choose_correction: the public case fails.")
+
+
+def test_the_fallback_notice_reads_as_a_sentence(capsys):
+    answer_or_reference("01.windowed_mean", lambda values, window: -1.5)
+    out = capsys.readouterr().out
+    assert "Note: 01.windowed_mean does not pass its checks yet, so the cells below use" in out
+    assert " is does " not in out

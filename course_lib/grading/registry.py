@@ -108,6 +108,17 @@ class Exercise:
         Whether feedback shows the expected value. Turn it off for multiple-choice answers,
         where "expected 'prior'" would hand out the answer: feedback then says which case is
         wrong, and the hints explain why.
+    normalize : callable, optional
+        For a value exercise: ``normalize(answer) -> canonical answer`` (``"Holm " -> "holm"``),
+        raising ``ValueError`` or ``TypeError`` with a message for the learner when the answer
+        has the wrong form. The canonical value is what is compared and what
+        ``answer_or_reference`` passes on, so a passing answer never breaks a later cell.
+    returns : str, optional
+        For a function exercise: the type its result must have, ``"numpy.ndarray"``,
+        ``"pandas.DataFrame"``, ``"float"``, ``"int"``, ``"bool"``, ``"str"``, ``"dict"``,
+        ``"list"`` or a dotted class name. A result of another type fails the case with a message
+        naming the expected type, since later cells rely on it (a list where an array is promised
+        breaks ``100 * result``).
     """
 
     id: str
@@ -122,6 +133,8 @@ class Exercise:
     hint: str = ""
     points: int = 1
     reveal_expected: bool = True
+    normalize: Callable[[Any], Any] | None = None
+    returns: str | None = None
 
     def __post_init__(self) -> None:
         number, _, name = self.id.partition(".")
@@ -131,6 +144,26 @@ class Exercise:
             raise ValueError(f"kind must be 'function' or 'value', got {self.kind!r}")
         if ":" not in self.reference:
             raise ValueError(f"reference must be 'module:attribute', got {self.reference!r}")
+        if self.normalize is not None and (self.kind != "value" or not callable(self.normalize)):
+            raise ValueError(f"normalize must be a callable and is only for value exercises ({self.id})")
+        if self.returns is not None and (self.kind != "function" or not isinstance(self.returns, str)):
+            raise ValueError(f"returns must be a type name and is only for function exercises ({self.id})")
+
+    def canonical(self, answer: Any) -> Any:
+        """The answer in its canonical form (``normalize``), or the answer itself.
+
+        Raises whatever ``normalize`` raises (``ValueError``/``TypeError``) for an answer of the
+        wrong form; the message is the learner's feedback.
+        """
+        return answer if self.normalize is None else self.normalize(answer)
+
+    def result_type_problem(self, result: Any) -> str | None:
+        """Why ``result`` breaks the promised return type, or None when it keeps it."""
+        if self.returns is None or _has_type(result, self.returns):
+            return None
+        from course_lib.grading.compare import describe
+
+        return f"the function must return a {self.returns}, got {describe(result)} (a {type(result).__name__})"
 
     @property
     def lesson(self) -> str:
@@ -161,6 +194,93 @@ class Exercise:
         import numpy as np
 
         return list(self.hidden_cases(np.random.default_rng(seed)))
+
+
+def _has_type(value: Any, name: str) -> bool:
+    """Whether ``value`` is of the type called ``name`` (numbers of numpy count as Python's)."""
+    import numbers
+
+    if name == "float":
+        return isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if name == "int":
+        return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if name == "bool":
+        return isinstance(value, bool) or type(value).__name__ == "bool_"
+    builtin = {"str": str, "dict": dict, "list": list, "tuple": tuple}
+    if name in builtin:
+        return isinstance(value, builtin[name])
+    module_name, _, class_name = name.rpartition(".")
+    module = importlib.import_module(module_name)
+    return isinstance(value, getattr(module, class_name))
+
+
+class OneOf:
+    """A ``normalize`` for a multiple-choice answer: a word from a fixed set of choices.
+
+    Case and surrounding spaces are forgiven (``" Holm" -> "holm"``); anything else raises a
+    ``ValueError`` listing the choices, which is the learner's feedback. ``None`` is a choice when
+    listed. Applied to a dict, every entry must be one of the choices (puzzles with one word per
+    item); the keys are kept as they are.
+
+    Examples
+    --------
+    >>> normalize = OneOf("bonferroni", "holm", None)
+    >>> normalize(" Holm ")
+    'holm'
+    >>> normalize({"A": "BONFERRONI"}, entries=True)
+    {'A': 'bonferroni'}
+    >>> normalize("hochberg")
+    Traceback (most recent call last):
+    ...
+    ValueError: answer must be one of 'bonferroni', 'holm', None; got 'hochberg'
+    """
+
+    def __init__(self, *choices: str | None, aliases: Mapping[str, str | None] | None = None) -> None:
+        self.choices = tuple(choices)
+        self.aliases = dict(aliases or {})
+
+    def _word(self, value: Any, what: str) -> str | None:
+        if value is None and None in self.choices:
+            return None
+        if isinstance(value, str):
+            word = value.strip().lower()
+            if word in self.aliases:
+                return self.aliases[word]
+            if word in self.choices:
+                return word
+        listed = ", ".join(repr(choice) for choice in self.choices)
+        raise ValueError(f"{what} must be one of {listed}; got {value!r}")
+
+    def __call__(self, answer: Any, *, entries: bool = False) -> Any:
+        if not entries:
+            return self._word(answer, "answer")
+        if not isinstance(answer, dict):
+            raise TypeError(f"answer must be a dict of words, got {type(answer).__name__}")
+        return {key: self._word(value, f"the entry {key!r}") for key, value in answer.items()}
+
+
+class EntriesOneOf(OneOf):
+    """A ``normalize`` for a dict answer whose every entry is one of ``choices``.
+
+    Entries that are not one of the choices are kept as they are, so that the other entries
+    still earn their cases (each entry is its own case) and the entry's case says what is wrong.
+
+    Examples
+    --------
+    >>> EntriesOneOf("abrupt", "gradual")({"W": " Abrupt", "X": "sudden"})
+    {'W': 'abrupt', 'X': 'sudden'}
+    """
+
+    def __call__(self, answer: Any, *, entries: bool = True) -> Any:
+        if not isinstance(answer, dict):
+            raise TypeError(f"answer must be a dict of words, got {type(answer).__name__}")
+        result = {}
+        for key, value in answer.items():
+            try:
+                result[key] = self._word(value, "entry")
+            except ValueError:
+                result[key] = value
+        return result
 
 
 _REGISTRY: dict[str, Exercise] = {}

@@ -81,8 +81,13 @@ class CheckResult:
                 "cell, run it, then run this cell again."
             )
         if self.status == "passed":
+            if self.total == 1:
+                return f"✔ {self.exercise_id}: the {kind} case passes."
             return f"✔ {self.exercise_id}: all {self.total} {kind} cases pass."
-        lines = [f"✘ {self.exercise_id}: {self.passed} of {self.total} {kind} cases pass."]
+        if self.total == 1:
+            lines = [f"✘ {self.exercise_id}: the {kind} case fails."]
+        else:
+            lines = [f"✘ {self.exercise_id}: {self.passed} of {self.total} {kind} cases pass."]
         shown: set[str] = set()
         for outcome in self.outcomes:
             if outcome.passed:
@@ -141,11 +146,29 @@ def _matching_hint(exercise: Exercise, case: Case, got: Any) -> str:
             if mistake.test is not None and mistake.test(case, got):
                 return mistake.hint
             if mistake.wrong is not None:
-                wrong = mistake.wrong() if exercise.kind == "value" else mistake.wrong(*case.args, **dict(case.kwargs))
+                if exercise.kind == "value":
+                    wrong = exercise.canonical(mistake.wrong())
+                else:
+                    wrong = mistake.wrong(*case.args, **dict(case.kwargs))
                 if compare_case(exercise, case, wrong, got).ok:
                     return mistake.hint
         except Exception:  # noqa: BLE001 - a hint that cannot be evaluated is just not shown
             continue
+    return exercise.hint
+
+
+def _raised_hint(exercise: Exercise, case: Case, got: "Raised") -> str:
+    """The hint of a known mistake that raises the same exception on this case (dividing by zero
+    where the answer should be nan), else the general hint."""
+    if exercise.kind == "function":
+        for mistake in exercise.mistakes:
+            if mistake.wrong is None:
+                continue
+            try:
+                mistake.wrong(*copy.deepcopy(case.args), **copy.deepcopy(dict(case.kwargs)))
+            except Exception as exc:  # noqa: BLE001 - the mistake's own failure is what we match
+                if type(exc).__name__ == got.type_name:
+                    return mistake.hint
     return exercise.hint
 
 
@@ -196,12 +219,16 @@ def judge(
 
     Examples
     --------
+    >>> import numpy as np
     >>> from course_lib.grading import get_exercise
     >>> from course_lib.grading.selfcheck import Raised, judge
     >>> exercise = get_exercise("01.windowed_mean")
     >>> cases = exercise.public_cases()[:2]
-    >>> judge(exercise, cases, [[2.0, 6.0], Raised("ValueError", "bad window")])
+    >>> judge(exercise, cases, [np.array([2.0, 6.0]), Raised("ValueError", "bad window")])
     CheckResult(exercise_id='01.windowed_mean', status='failed', passed=1, total=2)
+    >>> print(judge(exercise, cases[:1], [[2.0, 6.0]]).report())
+    ✘ 01.windowed_mean: the public case fails.
+      case 1 (a length that divides into windows): the function must return a numpy.ndarray, got [2.0, 6.0] (a list)
     """
     if len(answers) != len(cases):
         raise ValueError(f"answers must hold one entry per case ({len(cases)}), got {len(answers)}")
@@ -212,15 +239,35 @@ def judge(
         number = index + 1
         label = case_label(case, hidden=hidden)
         if isinstance(got, Raised):
-            outcomes.append(CaseOutcome(number, label, False, str(got), exercise.hint))
+            outcomes.append(CaseOutcome(number, label, False, str(got), _raised_hint(exercise, case, got)))
             continue
         want = expected[index] if expected is not None else exercise.expected_for(case)
+        problem = _form_problem(exercise, got)
+        if problem is not None:
+            # A value of the wrong form may still match a known format mistake's test (a str where
+            # a dict of words is asked); a function's wrong return type is explained by the detail.
+            hint = _matching_hint(exercise, case, got) if exercise.kind == "value" else ""
+            outcomes.append(CaseOutcome(number, label, False, problem, hint))
+            continue
+        got = exercise.canonical(got)
         result = compare_case(exercise, case, want, got)
         hint = "" if result.ok else _matching_hint(exercise, case, got)
         outcomes.append(CaseOutcome(number, label, result.ok, result.detail, hint))
     passed = sum(outcome.passed for outcome in outcomes)
     status: Status = "passed" if passed == len(outcomes) else "failed"
     return CheckResult(exercise.id, status, passed, len(outcomes), tuple(outcomes), hidden)
+
+
+def _form_problem(exercise: Exercise, got: Any) -> str | None:
+    """Why an answer cannot even be compared: a value of the wrong form (``normalize`` refuses
+    it) or a function result of the wrong type. None when it can be compared."""
+    if exercise.kind == "function":
+        return exercise.result_type_problem(got)
+    try:
+        exercise.canonical(got)
+    except (TypeError, ValueError) as exc:
+        return str(exc)
+    return None
 
 
 def run_cases(exercise: Exercise, answer: Any, cases: Sequence[Case], *, hidden: bool = False) -> CheckResult:
@@ -302,10 +349,11 @@ def answer_or_reference(exercise_id: str, answer: Any) -> Any:
     exercise = get_exercise(exercise_id)
     result = run_cases(exercise, answer, exercise.public_cases())
     if result.status == "passed":
-        return answer
-    reason = NOT_ATTEMPTED_MESSAGE if result.status == "not attempted" else "does not pass its checks yet"
+        # What passed is the canonical form, and that is what later cells get ("Holm " -> "holm").
+        return exercise.canonical(answer) if exercise.kind == "value" else answer
+    reason = f"is {NOT_ATTEMPTED_MESSAGE}" if result.status == "not attempted" else "does not pass its checks yet"
     print(
-        f"Note: {exercise_id} is {reason}, so the cells below use the reference solution "
+        f"Note: {exercise_id} {reason}, so the cells below use the reference solution "
         f"({exercise.reference})."
     )
     solution = exercise.reference_solution()

@@ -9,7 +9,7 @@ Case factories import numpy when called, so listing these ids stays light.
 
 from __future__ import annotations
 
-from course_lib.grading.registry import Case, Exercise, Mistake, register
+from course_lib.grading.registry import Case, EntriesOneOf, Exercise, Mistake, register
 
 
 def _windowed_mean_public() -> list[Case]:
@@ -55,6 +55,7 @@ register(
         reference="course_lib.simulate:windowed_mean",
         public_cases=_windowed_mean_public,
         hidden_cases=_windowed_mean_hidden,
+        returns="numpy.ndarray",
         mistakes=(
             Mistake(
                 "your last window is shorter than the others: leave a partial window out, its "
@@ -144,6 +145,15 @@ def _relabelled(answer_key, truth: str, wrong: str):
     return answer
 
 
+def _misspelt(answer_key, word: str):
+    """The right answer with every entry replaced by ``word`` (not one of the options)."""
+
+    def answer() -> dict:
+        return {key: word for key in answer_key()}
+
+    return answer
+
+
 register(
     Exercise(
         id="01.shift_kind",
@@ -152,32 +162,35 @@ register(
         reference="course_lib.grading.exercises.lesson01:shift_kind_answer",
         public_cases=_entry_cases(shift_kind_answer, "batch"),
         reveal_expected=False,
+        normalize=EntriesOneOf(*_SHIFT_KINDS),
         mistakes=(
             Mistake(
                 'answer with a dict {"A": ..., "B": ..., "C": ...} whose values are exactly '
                 '"covariate", "prior" or "concept" (label shift is called "prior" here).',
+                wrong=_misspelt(shift_kind_answer, "label shift"),
                 test=_not_a_word(_SHIFT_KINDS),
             ),
             Mistake(
-                "this batch keeps P(X | Y): split it by class and compare its churners with the "
-                "reference churners. If each class looks as before and only the mix of classes "
-                "moved (the positive rate, and the model's probabilities all too low), that is "
-                "prior (label) shift.",
+                "look at this batch class by class: compare its churners with the reference "
+                "churners, and its stayers with the reference stayers. If each class looks as it "
+                "did and what moved is the mix of the classes (the positive rate), with the "
+                "model's probabilities too low for everyone, ask which distribution changed: P(X), "
+                "P(Y) or P(Y | X)?",
                 wrong=_relabelled(shift_kind_answer, "prior", "covariate"),
                 test=_called("prior", ("covariate", "concept"), shift_kind_answer),
             ),
             Mistake(
-                "in this batch the features moved within each class too (compare its churners "
-                "with the reference churners), and the model's reliability curve still follows "
-                "the diagonal: P(Y | X) held while P(X) moved. That is covariate shift.",
+                "in this batch the features moved within each class too (its churners differ from "
+                "the reference churners), and the model's reliability curve still follows the "
+                "diagonal. Which of P(X), P(Y) and P(Y | X) moved, and which held?",
                 wrong=_relabelled(shift_kind_answer, "covariate", "prior"),
                 test=_called("covariate", ("prior", "concept"), shift_kind_answer),
             ),
             Mistake(
                 "this batch's features, over all customers, look just like the reference, yet the "
-                "model's predictions no longer match the outcomes (a flat reliability curve, a "
-                "low AUC): the same X now leads to a different Y. That is concept shift, which "
-                "no look at the inputs alone can reveal.",
+                "model's predictions no longer match the outcomes (a flat reliability curve, a low "
+                "AUC): the same X now leads to a different Y. Which kind of shift can no look at "
+                "the inputs alone reveal?",
                 wrong=_relabelled(shift_kind_answer, "concept", "covariate"),
                 test=_called("concept", ("covariate", "prior"), shift_kind_answer),
             ),
@@ -196,17 +209,18 @@ register(
         reference="course_lib.grading.exercises.lesson01:drift_pattern_answer",
         public_cases=_entry_cases(drift_pattern_answer, "stream"),
         reveal_expected=False,
+        normalize=EntriesOneOf(*_PATTERNS),
         mistakes=(
             Mistake(
                 'answer with a dict {"W": ..., "X": ..., "Y": ..., "Z": ...} whose values are exactly '
                 '"abrupt", "gradual", "incremental" or "recurring".',
+                wrong=_misspelt(drift_pattern_answer, "sudden"),
                 test=_not_a_word(_PATTERNS),
             ),
             Mistake(
-                "gradual or incremental? In a gradual drift the old and the new concept take turns: "
-                "during the change you see two separate bands of points, the upper one ever denser. "
-                "In an incremental drift one band slides from the old level to the new one. (The "
-                "window means look like a ramp in both cases; look at the points.)",
+                "look at the points during the change, not at the window means (they form a ramp "
+                "either way): do you see two separate bands of points taking turns, the new one "
+                "ever denser, or one band sliding from the old level to the new one?",
                 wrong=_relabelled(drift_pattern_answer, "gradual", "incremental"),
                 test=lambda case, got: (
                     (drift_pattern_answer()[case.entry], _word(got, case.entry))
@@ -214,14 +228,15 @@ register(
                 ),
             ),
             Mistake(
-                "this stream returns to its old level (and leaves it again): a concept that comes "
-                "back is recurring drift, which is why old models are worth keeping.",
+                "follow this stream to its end: after the change, does it stay at its new level, or "
+                "does it go back to the old one (and leave it again)? Which pattern makes old models "
+                "worth keeping?",
                 wrong=_relabelled(drift_pattern_answer, "recurring", "abrupt"),
                 test=_called("recurring", ("abrupt", "gradual", "incremental"), drift_pattern_answer),
             ),
             Mistake(
-                "this stream changes once, at one moment, and stays at its new level: that is an "
-                "abrupt drift.",
+                "this stream changes once, at one moment, and then stays where it went: it never "
+                "goes back, and there is no period where two levels mix or one slides.",
                 wrong=_relabelled(drift_pattern_answer, "abrupt", "recurring"),
                 test=_called("abrupt", ("recurring", "gradual", "incremental"), drift_pattern_answer),
             ),
@@ -242,8 +257,10 @@ def _labelled_fraction_public() -> list[Case]:
     times = np.sort(rng.uniform(0, 100, 400))
     delays = rng.exponential(10, 400)
     return [
-        Case("four predictions, two labelled", ([0, 1, 2, 3], [1, 5, 0, 0]), {"now": 2}),
-        Case("a label that never arrives (inf)", ([0, 1, 2], [0, float("inf"), 0]), {"now": 5}),
+        Case("four predictions, three made by now, two of those labelled", ([0, 1, 2, 3], [1, 5, 0, 0]), {"now": 2.5}),
+        Case("a prediction made at now, labelled at once, counts", ([0, 1, 2, 3, 4], [0, 9, 0, 0, 0]), {"now": 2}),
+        Case("a label that never arrives (inf)", ([0, 1, 2, 3], [0, float("inf"), 10, 0]), {"now": 5}),
+        Case("no prediction made yet: nan", ([5.0, 6.0], [1.0, 1.0]), {"now": 2.0}),
         Case("400 predictions, exponential delays", (times, delays), {"now": 60.0}),
     ]
 
@@ -254,19 +271,49 @@ def _labelled_fraction_hidden(rng) -> list[Case]:
         n = int(rng.integers(50, 1000))
         times = rng.uniform(0, 100, n)
         delays = rng.exponential(rng.uniform(1, 30), n)
+        delays[rng.random(n) < 0.1] = float("inf")
         cases.append(Case("random arrivals", (times, delays), {"now": float(rng.uniform(20, 100))}))
+    cases.append(Case("nothing predicted yet", (rng.uniform(50, 100, 20), rng.exponential(5, 20)), {"now": 10.0}))
     return cases
 
 
-def _fraction_of_all(prediction_times, label_delays, now):
+def _arrays(prediction_times, label_delays):
     import numpy as np
 
-    times = np.asarray(prediction_times, dtype=float)
-    return float(np.mean(times + np.asarray(label_delays, dtype=float) <= now))
+    return np.asarray(prediction_times, dtype=float), np.asarray(label_delays, dtype=float)
+
+
+def _fraction_of_all(prediction_times, label_delays, now):
+    times, delays = _arrays(prediction_times, label_delays)
+    return float(((times <= now) & (times + delays <= now)).sum() / len(times))
+
+
+def _strictly_before_now(prediction_times, label_delays, now):
+    import numpy as np
+
+    times, delays = _arrays(prediction_times, label_delays)
+    made = times < now
+    return float(np.mean(times[made] + delays[made] < now)) if made.any() else float("nan")
+
+
+def _never_counted_as_arrived(prediction_times, label_delays, now):
+    import numpy as np
+
+    times, delays = _arrays(prediction_times, label_delays)
+    made = times <= now
+    arrived = (times[made] + delays[made] <= now) | np.isinf(delays[made])
+    return float(np.mean(arrived)) if made.any() else float("nan")
 
 
 def _delay_ignored(prediction_times, label_delays, now):
-    return 1.0
+    times, _ = _arrays(prediction_times, label_delays)
+    return 1.0 if (times <= now).any() else float("nan")
+
+
+def _divides_by_zero(prediction_times, label_delays, now):
+    times, delays = _arrays(prediction_times, label_delays)
+    made = times <= now
+    return float(((times + delays) <= now)[made].sum()) / int(made.sum())
 
 
 register(
@@ -277,6 +324,7 @@ register(
         reference="course_lib.simulate:labelled_fraction",
         public_cases=_labelled_fraction_public,
         hidden_cases=_labelled_fraction_hidden,
+        returns="float",
         mistakes=(
             Mistake(
                 "you divided by all predictions, including those not made yet; count only the "
@@ -284,8 +332,23 @@ register(
                 wrong=_fraction_of_all,
             ),
             Mistake(
+                "a prediction made exactly at `now`, and a label arriving exactly at `now`, have "
+                "happened: use <= now, not < now.",
+                wrong=_strictly_before_now,
+            ),
+            Mistake(
+                "a delay of inf means the label never arrives: t + inf <= now is False, so it must "
+                "not count as labelled.",
+                wrong=_never_counted_as_arrived,
+            ),
+            Mistake(
                 "a prediction's label arrives at time + delay, not at the prediction time.",
                 wrong=_delay_ignored,
+            ),
+            Mistake(
+                "before the first prediction there is nothing to divide by: return float('nan') "
+                "when no prediction has been made by `now` (the share is undefined, not 0).",
+                wrong=_divides_by_zero,
             ),
         ),
         hint="keep the predictions with t <= now, then the share of them with t + delay <= now.",

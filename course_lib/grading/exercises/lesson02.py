@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from course_lib.grading.registry import Case, Exercise, Mistake, register
+from course_lib.grading.registry import Case, Exercise, Mistake, OneOf, register
 
 # ---------------------------------------------------------------------------------------------
 # 02.ks_statistic: the two-sample KS statistic from the two ECDFs
@@ -80,6 +80,7 @@ register(
         title="The two-sample Kolmogorov-Smirnov statistic from the two ECDFs",
         kind="function",
         reference="course_lib.stats:ks_statistic",
+        returns="float",
         public_cases=_ks_public,
         hidden_cases=_ks_hidden,
         mistakes=(
@@ -114,6 +115,11 @@ def _psi_public() -> list[Case]:
             (reference, np.abs(rng.normal(0, 1, 500)) + float(np.median(reference))),
         ),
         Case("5 bins, a wider current", (reference, rng.normal(0, 1.5, 600)), {"bins": 5}),
+        Case(
+            "integer counts: many values sit exactly on a bin edge",
+            (rng.poisson(2.0, 1000), rng.poisson(2.4, 800)),
+            {"bins": 5},
+        ),
     ]
 
 
@@ -126,6 +132,8 @@ def _psi_hidden(rng) -> list[Case]:
         cases.append(Case("random normals", (reference, current), {"bins": int(rng.integers(4, 16))}))
     reference = rng.exponential(1.0, 1000)
     cases.append(Case("current beyond the reference's range", (reference, reference.max() + rng.exponential(1.0, 300))))
+    rate = float(rng.uniform(1.0, 4.0))
+    cases.append(Case("integer counts", (rng.poisson(rate, 900), rng.poisson(rate * 1.2, 700)), {"bins": 5}))
     return cases
 
 
@@ -160,6 +168,28 @@ def _psi_eps_added(reference, current, bins=10):
     return float(np.sum((c - r) * np.log(c / r)))
 
 
+def _psi_edge_values_below(reference, current, bins=10):
+    import numpy as np
+
+    from course_lib import stats
+
+    r, c = np.asarray(reference, dtype=float), np.asarray(current, dtype=float)
+    edges = stats.bin_edges(r, c, bins=bins)
+    shares = [np.bincount(np.searchsorted(edges, x, side="left"), minlength=len(edges) + 1) / x.size for x in (r, c)]
+    r_share, c_share = (np.maximum(share, 1e-4) for share in shares)
+    return float(np.sum((c_share - r_share) * np.log(c_share / r_share)))
+
+
+def _psi_unclipped(reference, current, bins=10):
+    import numpy as np
+
+    from course_lib import stats
+
+    shares = stats.binned_proportions(reference, current, bins=bins)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.sum((shares.current - shares.reference) * np.log(shares.current / shares.reference)))
+
+
 def _not_finite(case: Case, got) -> bool:
     try:
         return not math.isfinite(float(got))
@@ -173,13 +203,21 @@ register(
         title="Population Stability Index with bins at the reference's quantiles",
         kind="function",
         reference="course_lib.stats:psi",
+        returns="float",
         public_cases=_psi_public,
         hidden_cases=_psi_hidden,
         mistakes=(
             Mistake(
                 "your PSI is infinite or NaN: an empty bin gives log(0). Clip every share below at "
                 "eps = 1e-4 (np.maximum(share, eps)) before taking the log.",
+                wrong=_psi_unclipped,
                 test=_not_finite,
+            ),
+            Mistake(
+                "a value equal to an inner edge belongs to the bin ABOVE that edge: "
+                "np.searchsorted(edges, x, side='right'). With continuous data no value ever sits "
+                "on an edge, but integer features (counts, ratings) put many values there.",
+                wrong=_psi_edge_values_below,
             ),
             Mistake("you used log10 (or log2); PSI uses the natural log, np.log.", wrong=_psi_log10),
             Mistake(
@@ -287,12 +325,25 @@ def _kl_not_renormalised(reference, current, bins=10):
     return float(np.sum(r * np.log(r / c)))
 
 
+def _kl_unclipped(reference, current, bins=10):
+    import numpy as np
+
+    from course_lib import stats
+
+    shares = stats.binned_proportions(reference, current, bins=bins)
+    r, c = shares.reference, shares.current
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(r > 0, r * np.log(r / c), 0.0)
+    return float(np.sum(terms))
+
+
 register(
     Exercise(
         id="02.kl_divergence",
         title="KL(reference || current) on binned or categorical samples",
         kind="function",
         reference="course_lib.stats:kl_divergence",
+        returns="float",
         public_cases=_kl_public,
         hidden_cases=_kl_hidden,
         mistakes=(
@@ -314,6 +365,7 @@ register(
             Mistake(
                 "your KL is infinite: a bin empty in the current sample gives ln(r / 0). Clip both "
                 "share vectors below at eps = 1e-4 first.",
+                wrong=_kl_unclipped,
                 test=_not_finite,
             ),
         ),
@@ -422,6 +474,7 @@ register(
         title="Bonferroni and Holm adjusted p-values",
         kind="function",
         reference="course_lib.stats:adjust_pvalues",
+        returns="numpy.ndarray",
         public_cases=_adjust_public,
         hidden_cases=_adjust_hidden,
         mistakes=(
@@ -472,10 +525,13 @@ register(
         kind="value",
         reference="course_lib.grading.exercises.lesson02:choose_correction_answer",
         public_cases=lambda: [Case("the correction for the paging monitor")],
+        reveal_expected=False,
+        normalize=OneOf("bonferroni", "holm", "fdr_bh", None, aliases={"none": None, "no correction": None}),
         mistakes=(
             Mistake(
-                "Bonferroni does keep the family-wise error at 5%, but Holm keeps it too and "
-                "rejects everything Bonferroni rejects and sometimes more: it is never worse.",
+                "Bonferroni does keep the chance of any false page at 5%, but it is the bluntest way "
+                "to do so. Is there a step-down procedure with the same guarantee that never "
+                "rejects less than it?",
                 wrong=lambda: "bonferroni",
             ),
             Mistake(
@@ -487,7 +543,7 @@ register(
             Mistake(
                 "without a correction, 20 tests at 5% give at least one false page on about "
                 "1 - 0.95**20 = 64% of the days without drift.",
-                test=lambda case, got: isinstance(got, str) and got.strip().lower() in ("none", "no correction"),
+                wrong=lambda: "none",
             ),
         ),
         hint='answer with one of the strings "bonferroni", "holm", "fdr_bh" or "none".',
@@ -523,6 +579,15 @@ def _uncorrected_reading() -> list:
     return table.loc[table["pvalue"] < 0.05, "column"].tolist()
 
 
+def _column_names(answer) -> list:
+    """The learner's list of column names, with stray spaces and capitals forgiven."""
+    if isinstance(answer, str) or not isinstance(answer, (list, tuple)):
+        raise TypeError(f"answer must be a list of column names such as ['age'], got {type(answer).__name__}")
+    if not all(isinstance(name, str) for name in answer):
+        raise TypeError("answer must hold column names (strings)")
+    return [name.strip().lower() for name in answer]
+
+
 def _same_columns_other_order(case: Case, got) -> bool:
     expected = read_report_answer()
     try:
@@ -538,13 +603,18 @@ register(
         kind="value",
         reference="course_lib.grading.exercises.lesson02:read_report_answer",
         public_cases=lambda: [Case("the drifted columns of the report, in the table's order")],
+        normalize=_column_names,
         mistakes=(
             Mistake(
                 "you read the raw p-values (or the effect sizes): a column whose raw p-value is below "
                 "0.05 can have a Holm-adjusted p-value above it. Use the pvalue_adjusted column.",
                 wrong=_uncorrected_reading,
             ),
-            Mistake("the right columns, in another order: list them in the table's order.", test=_same_columns_other_order),
+            Mistake(
+                "the right columns, in another order: list them in the table's order.",
+                wrong=lambda: list(reversed(read_report_answer())),
+                test=_same_columns_other_order,
+            ),
         ),
         hint="list the names in the `column` column whose pvalue_adjusted is below 0.05, top to bottom.",
     )
