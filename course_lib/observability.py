@@ -935,14 +935,14 @@ def rule_tests(
         }
     )
 
-    # Latency: 100 requests per interval, all fast, then 20% slower than twice the threshold.
+    # Latency: 100 requests per interval, all fast, then 30% slower than the threshold.
     hold = steps(t.latency_for)
     breach_start = window + 5
     length = breach_start + window + hold + 6
     fast_bound, slow_bound = t.latency_p95_seconds / 2, t.latency_p95_seconds * 2
     bounds = [fast_bound, t.latency_p95_seconds, slow_bound, math.inf]
     fast_phase = [100, 100, 100, 100]  # cumulative per bucket: everything <= fast_bound
-    slow_phase = [80, 80, 100, 100]  # 20% between the threshold and twice it: p95 above it
+    slow_phase = [70, 70, 100, 100]  # 30% between the threshold and twice it: p95 above it
     series = []
     for position, bound in enumerate(bounds):
         per_step = [fast_phase[position]] * breach_start + [slow_phase[position]] * (length - breach_start)
@@ -1530,9 +1530,17 @@ SENSOR_SCHEMA: dict = {
                             "filters": {
                                 "type": "object",
                                 "properties": {
-                                    "context": {
-                                        "type": "object",
-                                        "properties": {"type": {"type": "string"}, "source": {"type": "string"}, "subject": {"type": "string"}},
+                                    "data": {
+                                        "type": "array",
+                                        "items": {
+                                            "type": "object",
+                                            "required": ["path", "type", "value"],
+                                            "properties": {
+                                                "path": {"type": "string"},
+                                                "type": {"enum": ["string", "number", "bool"]},
+                                                "value": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                                            },
+                                        },
                                     }
                                 },
                             },
@@ -1685,10 +1693,11 @@ def argo_sensor(
 ) -> str:
     """An Argo Events Sensor (YAML) that submits ``workflow`` when a CloudEvent of ``event_type`` arrives.
 
-    The dependency listens to ``event_source``/``event_name`` (an EventSource receiving the
-    monitor's CloudEvents, e.g. a webhook) and filters on the CloudEvent ``type``; the trigger
-    submits the workflow, passing the event's ``model_version`` and ``type`` to the workflow's
-    ``model_version`` and ``reason`` parameters.
+    The dependency listens to ``event_source``/``event_name``, a webhook EventSource to which
+    the monitor POSTs its CloudEvents in structured mode (Argo Events then holds the request
+    body under ``body``), and keeps only the events whose ``body.type`` is ``event_type``; the
+    trigger submits the workflow, passing the event's ``data.model_version`` and ``type`` to
+    the workflow's ``model_version`` and ``reason`` parameters.
 
     Parameters
     ----------
@@ -1710,8 +1719,8 @@ def argo_sensor(
     --------
     >>> import yaml
     >>> sensor = yaml.safe_load(argo_sensor())
-    >>> sensor["spec"]["dependencies"][0]["filters"]["context"]["type"]
-    'ml.performance.degraded'
+    >>> sensor["spec"]["dependencies"][0]["filters"]["data"][0]["value"]
+    ['ml.performance.degraded']
     >>> sensor["spec"]["triggers"][0]["template"]["argoWorkflow"]["operation"]
     'submit'
 
@@ -1726,10 +1735,9 @@ def argo_sensor(
         raise ValueError(f"name must be lower-case letters, digits and '-' (a Kubernetes name); got {name!r}")
     parameter_names = [p["name"] for p in document["spec"].get("arguments", {}).get("parameters", [])]
     parameters = []
-    for data_key, context_key, parameter in (("model_version", None, "model_version"), (None, "type", "reason")):
+    for data_key, parameter in (("body.data.model_version", "model_version"), ("body.type", "reason")):
         if parameter in parameter_names:
-            source = {"dependencyName": "degraded"}
-            source["dataKey" if data_key else "contextKey"] = data_key or context_key
+            source = {"dependencyName": "degraded", "dataKey": data_key}
             parameters.append({"src": source, "dest": f"spec.arguments.parameters.{parameter_names.index(parameter)}.value"})
     sensor = {
         "apiVersion": "argoproj.io/v1alpha1",
@@ -1741,7 +1749,7 @@ def argo_sensor(
                     "name": "degraded",
                     "eventSourceName": event_source,
                     "eventName": event_name,
-                    "filters": {"context": {"type": event_type}},
+                    "filters": {"data": [{"path": "body.type", "type": "string", "value": [event_type]}]},
                 }
             ],
             "triggers": [
