@@ -396,7 +396,14 @@ class DriftReport:
             current = current.to_numpy(dtype=float)
             reference, current = reference[np.isfinite(reference)], current[np.isfinite(current)]
         else:
+            # Keep a declared category order (basic, standard, premium) so every figure of the
+            # course shows the categories the same way; categories seen only in the data follow.
+            declared = getattr(reference.dtype, "categories", None)
             reference, current = reference.astype(str), current.astype(str)
+            if declared is not None:
+                order = list(dict.fromkeys([str(c) for c in declared] + sorted(set(reference) | set(current))))
+                reference = pd.Series(pd.Categorical(reference, categories=order))
+                current = pd.Series(pd.Categorical(current, categories=order))
         verdict = "DRIFT" if row["drifted"] else "no drift"
         plot_distributions(reference, current, ax=ax, xlabel=str(name))
         ax.set_title(f"{name}: {row['method']} = {row['statistic']:.3g} ({verdict})", fontsize=9)
@@ -490,12 +497,11 @@ def _resolve_method(requested: str, kind: str, n: int) -> tuple[str, str]:
 
 def _compare_numeric(ref: np.ndarray, cur: np.ndarray, method: str) -> dict:
     ref_sorted, cur_sorted = np.sort(ref), np.sort(cur)
-    at_or_below = stats._count_at_or_below(ref_sorted, cur_sorted)
-    distance = stats._wasserstein_sorted(ref_sorted, cur_sorted, at_or_below)
+    distance = stats._wasserstein_sorted(ref_sorted, cur_sorted)
     effect = stats._normalized(distance, ref)
     row = {"effect_size": effect, "effect_measure": "wasserstein_normed"}
     if method == "ks":
-        result = stats._ks_2samp_sorted(ref_sorted, cur_sorted, at_or_below)
+        result = stats._ks_2samp_sorted(ref_sorted, cur_sorted)
         row.update(statistic=result.statistic, pvalue=result.pvalue)
     elif method == "wasserstein":
         row["statistic"] = effect
