@@ -31,7 +31,7 @@ def labelled_fraction(prediction_times, label_delays, now):
     times = np.asarray(prediction_times, dtype=float)
     arrivals = times + np.asarray(label_delays, dtype=float)
     made = times <= now
-    return float(np.mean(arrivals[made] <= now)) if made.any() else 0.0
+    return float(np.mean(arrivals[made] <= now)) if made.any() else float("nan")
     # END SOLUTION
 '''
 

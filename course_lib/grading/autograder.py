@@ -24,11 +24,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import secrets
 import threading
 import time
 import traceback
-import unicodedata
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -42,6 +42,7 @@ from course_lib.grading.registry import Case, get_exercise
 from course_lib.grading.release import Release, exercise_id_of, notebook_lesson
 from course_lib.grading.sandbox import Limits
 from course_lib.grading.selfcheck import CaseOutcome, CheckResult, Raised, judge
+from course_lib.lessons import LESSONS
 
 GRADER_VERSION = "1"
 MAX_SUBMISSION_BYTES = 50 * 2**20
@@ -86,18 +87,36 @@ class Submission:
 def student_id(relpath: str) -> str:
     """The student a submission belongs to: its top-level folder, or its file name without suffix.
 
+    The name is kept exactly as the file system spells it: two names that differ only in their
+    Unicode normalisation (``Zoë`` composed or decomposed) are two students, whose folders
+    :func:`assign_folders` keeps apart and flags.
+
     Examples
     --------
     >>> student_id("alice/01_drift_theory.ipynb"), student_id("bob.ipynb")
     ('alice', 'bob')
     """
     parts = Path(relpath).parts
-    name = parts[0] if len(parts) > 1 else Path(parts[0]).stem
-    return unicodedata.normalize("NFC", name)
+    return parts[0] if len(parts) > 1 else Path(parts[0]).stem
 
 
-def find_submissions(folder: str | Path) -> list[Submission]:
+@dataclass(frozen=True)
+class Skipped:
+    """An entry of the submissions folder the grader did not read, and why."""
+
+    relpath: str
+    reason: str
+
+
+def find_submissions(folder: str | Path, skipped: list[Skipped] | None = None) -> list[Submission]:
     """Every ``.ipynb`` under ``folder`` (hidden files and ``.ipynb_checkpoints`` skipped), sorted.
+
+    Parameters
+    ----------
+    folder : path
+    skipped : list, optional
+        Receives a :class:`Skipped` for every symbolic link (to a notebook or a folder) and every
+        unreadable notebook: the grader never follows a link out of the submissions folder.
 
     Raises
     ------
@@ -108,19 +127,33 @@ def find_submissions(folder: str | Path) -> list[Submission]:
     if not root.is_dir():
         raise ValueError(f"submissions must be a folder of notebooks, got {str(root)!r}")
     found = []
+    notes = skipped if skipped is not None else []
     for directory, subdirs, files in os.walk(root, followlinks=False):
-        subdirs[:] = sorted(d for d in subdirs if not d.startswith(".") and d != "__pycache__")
+        for name in sorted(subdirs):
+            if (Path(directory) / name).is_symlink() and not name.startswith("."):
+                relpath = (Path(directory) / name).relative_to(root).as_posix()
+                notes.append(Skipped(relpath, "a symbolic link to a folder (links are never followed)"))
+        subdirs[:] = sorted(
+            d
+            for d in subdirs
+            if not d.startswith(".") and d != "__pycache__" and not (Path(directory) / d).is_symlink()
+        )
         for name in sorted(files):
             if name.startswith(".") or not name.lower().endswith(".ipynb"):
                 continue
             path = Path(directory) / name
-            if path.is_symlink() or not path.is_file():
+            if path.is_symlink():
+                notes.append(Skipped(path.relative_to(root).as_posix(), "a symbolic link (links are never followed)"))
+                continue
+            if not path.is_file():
+                notes.append(Skipped(path.relative_to(root).as_posix(), "not a regular file"))
                 continue
             relpath = path.relative_to(root).as_posix()
             try:
                 stat = path.stat()
                 data = path.read_bytes() if stat.st_size <= MAX_SUBMISSION_BYTES else b""
-            except OSError:
+            except OSError as exc:
+                notes.append(Skipped(relpath, f"could not be read ({type(exc).__name__})"))
                 continue
             found.append(Submission(student_id(relpath), relpath, data, stat.st_mtime))
     return found
@@ -152,6 +185,9 @@ class ExerciseGrade:
     message: str = ""
     public: CheckResult | None = None
     hidden: CheckResult | None = None
+    #: For the instructor only (record.json): what the feedback leaves out, e.g. exception
+    #: messages and what hidden cases returned.
+    details: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -208,6 +244,10 @@ class GradeRecord:
     attempts: int = 0
     key: str = ""
     output: str = ""
+    #: The folder name of the student's results (see :func:`course_lib.grading.feedback.assign_folders`).
+    folder: str = ""
+    #: For the instructor only: messages the feedback leaves out (errors raised by released cells).
+    log: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -262,19 +302,41 @@ def submission_lesson(notebook: dict, relpath: str) -> str | None:
     number = notebook_lesson(notebook)
     if number:
         return number
-    ids = [ident[:2] for ident in exercise_cells(notebook)]
+    # Only numbers of the course's lesson table: a lesson number becomes part of a path.
+    known = {item.number for item in LESSONS}
+    ids = [ident[:2] for ident in exercise_cells(notebook) if ident[:2] in known and ident[2:3] == "."]
     if ids:
         return Counter(ids).most_common(1)[0][0]
     name = Path(relpath).name
-    return name[:2] if name[:2].isdigit() and name[2:3] == "_" else None
+    return name[:2] if name[:2] in known and name[2:3] == "_" else None
 
 
-def _answers(raw: Any, count: int, *, hidden: bool = False) -> list[Any]:
-    """Decode the sandbox's answers to ``count`` cases.
+#: Longest text of a submission's that a record keeps (an exception message, a failed case's
+#: detail); longer text is cut with a note.
+MAX_DETAIL_CHARS = 300
+_TYPE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,79}")
 
-    For hidden cases an exception's message is dropped (its type stays): a submission could
-    otherwise write the hidden inputs into it and read them in its feedback.
+
+def type_only(text: Any) -> str:
+    """The leading exception or type name of a text from the sandbox, nothing else of it.
+
+    Examples
+    --------
+    >>> type_only("ValueError: hidden0=[0.469, -0.26]"), type_only("<script>")
+    ('ValueError', 'an error')
     """
+    match = _TYPE_NAME.match(text) if isinstance(text, str) else None
+    return match.group(0) if match else "an error"
+
+
+def cut(text: str, limit: int = MAX_DETAIL_CHARS) -> str:
+    """``text`` at most ``limit`` characters long, with a note when it was cut."""
+    text = str(text)
+    return text if len(text) <= limit else text[:limit] + f"... [cut: {len(text)} characters]"
+
+
+def _answers(raw: Any, count: int) -> list[Any]:
+    """Decode the sandbox's answers to ``count`` cases (exceptions as :class:`Raised`, message kept)."""
     if not isinstance(raw, list) or len(raw) != count:
         raise wire.WireError("the number of answers does not match the cases")
     answers: list[Any] = []
@@ -286,28 +348,60 @@ def _answers(raw: Any, count: int, *, hidden: bool = False) -> list[Any]:
                 answers.append(Raised("AnswerNotGradable", str(exc)))
         elif isinstance(item, dict) and isinstance(item.get("raised"), list) and len(item["raised"]) == 2:
             kind, message = (str(part) for part in item["raised"])
-            answers.append(Raised(kind[:100], "" if hidden else message[:500]))
+            answers.append(Raised(type_only(kind), cut(message)))
         else:
             raise wire.WireError("an answer is neither a value nor an exception")
     return answers
 
 
-def grade_exercise(item: Any, raw: dict[str, Any], cases: CaseSet, reference_reason: str | None) -> ExerciseGrade:
-    """Turn the sandbox's report on one exercise into a grade (see the module docstring)."""
+def _for_student(result: CheckResult) -> CheckResult:
+    """A check result as the student's feedback shows it.
+
+    Text an answer produced cannot be told apart from data it smuggles out (the hidden inputs it
+    was called with, read from memory): exception messages are dropped (their type stays), and
+    a failed hidden case says only that it failed, never what the answer returned. Public cases
+    keep their expected-vs-got line (cut), as the notebook's own ``check()`` shows it.
+    """
+    outcomes = []
+    for outcome in result.outcomes:
+        detail = outcome.detail
+        if detail.startswith("raised "):
+            detail = "raised " + type_only(detail[len("raised ") :])
+        elif result.hidden and not outcome.passed:
+            detail = "wrong result (what a hidden case returned is not shown)"
+        outcomes.append(CaseOutcome(outcome.number, outcome.description, outcome.passed, cut(detail), outcome.hint))
+    return CheckResult(result.exercise_id, result.status, result.passed, result.total, tuple(outcomes), result.hidden)
+
+
+def grade_exercise(
+    item: Any,
+    raw: dict[str, Any],
+    cases: CaseSet,
+    reference_reason: str | None,
+    reference_calls: int = 0,
+) -> ExerciseGrade:
+    """Turn the sandbox's report on one exercise into a grade (see the module docstring).
+
+    ``reference_calls`` are the calls to the exercise's reference that the grader itself served
+    to this submission before the exercise was graded (the sandbox has no copy of it).
+    """
     exercise = get_exercise(item.id)
     grade = ExerciseGrade(item.id, item.title, item.points, 0.0, "failed")
     status = raw.get("status")
-    calls = raw.get("reference_calls")
-    if reference_reason or (isinstance(calls, int) and calls > 0 and status == "ran"):
+    if reference_reason or reference_calls > 0:
         grade.status = "reference used"
         grade.message = (
             f"Your cell {reference_reason}; an answer must not use course_lib's solution."
             if reference_reason
-            else f"Your answer called the reference solution ({exercise.reference}) while it was graded."
+            else f"Your code called the reference solution ({exercise.reference}) before this exercise was graded."
         )
+        if reference_calls:
+            grade.details.append(f"{reference_calls} call(s) to {exercise.reference} served by the grader")
         return grade
     error = raw.get("error") if isinstance(raw.get("error"), str) else ""
     cell_error = raw.get("cell_error") if isinstance(raw.get("cell_error"), str) else ""
+    if cell_error:
+        grade.details.append(f"cell error: {cut(cell_error)}")
     if status == "missing":
         grade.status, grade.message = (
             "missing",
@@ -317,28 +411,51 @@ def grade_exercise(item: Any, raw: dict[str, Any], cases: CaseSet, reference_rea
         grade.status, grade.message = "not attempted", "Not attempted."
     elif status == "no answer":
         grade.status = "no answer"
-        grade.message = f"After your cell ran, `{item.answer}` could not be read ({cell_error or error})."
+        grade.details.append(f"error: {cut(error)}")
+        grade.message = f"After your cell ran, `{item.answer}` could not be read ({type_only(cell_error or error)})."
     elif status == "not a function":
-        grade.message = f"`{item.answer}` should be a function: {error}."
+        grade.message = f"`{item.answer}` should be a function, but it is not."
+        grade.details.append(cut(error))
     elif status in ("timed out", "crashed"):
-        grade.status, grade.message = status, f"The grader stopped your code: it {error}."
+        # These texts are the grader's own (limits, exit codes), never the submission's.
+        grade.status, grade.message = status, f"The grader stopped your code: it {cut(error)}."
     elif status == "ran":
         try:
             public = _answers(raw.get("public"), len(cases.public))
-            hidden = _answers(raw.get("hidden"), len(cases.hidden), hidden=True)
+            hidden = _answers(raw.get("hidden"), len(cases.hidden))
         except wire.WireError as exc:
-            grade.status, grade.message = "crashed", f"The grader could not read your answers ({exc})."
+            grade.status, grade.message = "crashed", f"The grader could not read your answers ({cut(exc)})."
             return grade
-        grade.public = judge(exercise, cases.public, public, expected=cases.public_expected)
-        if cases.hidden:
-            grade.hidden = judge(exercise, cases.hidden, hidden, expected=cases.hidden_expected, hidden=True)
+        try:
+            full_public = judge(exercise, cases.public, public, expected=cases.public_expected)
+            full_hidden = (
+                judge(exercise, cases.hidden, hidden, expected=cases.hidden_expected, hidden=True)
+                if cases.hidden
+                else None
+            )
+        except Exception as exc:  # noqa: BLE001 - an answer the comparer cannot handle
+            # (complex where a real is expected, 10**400 as a float...): this exercise only.
+            grade.status = "not gradable"
+            grade.message = (
+                "The grader could not compare your answer with the expected one "
+                f"({type(exc).__name__}); return a value of the type the exercise asks for."
+            )
+            grade.details.append(f"comparison failed: {cut(repr(exc))}")
+            return grade
+        for result in (full_public, full_hidden):
+            for outcome in result.outcomes if result is not None else ():
+                if not outcome.passed:
+                    kind = "hidden" if result.hidden else "public"
+                    grade.details.append(f"{kind} case {outcome.number}: {cut(outcome.detail)}")
+        grade.public = _for_student(full_public)
+        grade.hidden = _for_student(full_hidden) if full_hidden is not None else None
         results = [result for result in (grade.public, grade.hidden) if result is not None]
         passed = sum(result.passed for result in results)
         total = sum(result.total for result in results)
         grade.score = item.points * passed / total if total else 0.0
         grade.status = "passed" if passed == total else "failed"
         if cell_error:
-            grade.message = f"Your cell raised {cell_error}, but it defined `{item.answer}`, which was graded."
+            grade.message = f"Your cell raised {type_only(cell_error)}, but it defined `{item.answer}`, which was graded."
     else:
         grade.status, grade.message = "crashed", "The grader got no usable report for this exercise."
     return grade
@@ -555,12 +672,22 @@ def grade_plan(plan: Plan, release: Release, cases: dict[str, CaseSet], seed: in
         record.notes.append(
             f"The notebook printed more than the grader keeps; {execution.output_dropped} characters were dropped."
         )
-    for error in execution.cell_errors:
-        record.notes.append(f"Released cell {error.get('index')} raised {error.get('error')}.")
+    for error in execution.cell_errors[:50]:
+        index = error.get("index") if isinstance(error.get("index"), int) else "?"
+        record.notes.append(f"Released cell {index} raised {type_only(error.get('error'))}.")
+        record.log.append(f"released cell {index}: {cut(str(error.get('error')), 500)}")
 
     for item in released.exercises:
         raw = execution.results.get(item.id, {"status": "crashed", "error": "no result"})
-        grade = grade_exercise(item, raw, cases[item.id], reasons.get(item.id))
+        try:
+            calls = raw.get("reference_calls") if isinstance(raw.get("reference_calls"), int) else 0
+            grade = grade_exercise(item, raw, cases[item.id], reasons.get(item.id), calls)
+        except Exception as exc:  # noqa: BLE001 - one exercise never costs the others their grade
+            grade = ExerciseGrade(item.id, item.title, item.points, 0.0, "not gradable")
+            grade.message = "The grader could not grade this exercise; the instructor has the details."
+            grade.details.append(cut(traceback.format_exc(limit=5), 2000))
+            record.flags.append(f"grader error: {item.id}")
+            del exc
         record.exercises.append(grade)
         if grade.status in ("reference used", "timed out", "crashed"):
             record.flags.append(f"{grade.status}: {item.id}")
@@ -585,6 +712,7 @@ class GradingRun:
     reused: int = 0
     seconds: float = 0.0
     submissions_unchanged: bool = True
+    skipped: list[Skipped] = field(default_factory=list)
 
 
 def _previous_seed(out: Path) -> int | None:
@@ -646,7 +774,7 @@ def grade(
     script's main module in each of them: call this from a script only under
     ``if __name__ == "__main__":`` (the command line and notebooks need nothing).
     """
-    from course_lib.grading.feedback import student_folder, write_student_outputs
+    from course_lib.grading.feedback import assign_folders, instructor_folder, student_folder, write_student_outputs
     from course_lib.grading.gradebook import write_gradebook, write_summary
 
     start = time.monotonic()
@@ -667,7 +795,8 @@ def grade(
             "out and submissions must not overlap (the grader never writes into submissions): "
             f"{str(out)!r}, {str(submissions)!r}"
         )
-    found = find_submissions(submissions)
+    skipped: list[Skipped] = []
+    found = find_submissions(submissions, skipped)
     if seed is None:
         seed = _previous_seed(out)
     if seed is None:
@@ -683,13 +812,24 @@ def grade(
     lock = threading.Lock()
     reused = 0
 
+    folders = assign_folders(plan.submission.student for plan in plans)
+    known = {item.number for item in LESSONS}
+
     def run_one(plan: Plan) -> GradeRecord:
         nonlocal reused
-        key = record_key(plan, seed, release, limits)
-        folder = student_folder(out, plan.submission.student, plan.lesson)
+        folder = folders[plan.submission.student]
+        # The folder is part of what a record depends on: a new student can rename a folder.
+        key = hashlib.sha256(
+            f"{record_key(plan, seed, release, limits)}:{folder.name}:{folder.note}".encode("utf-8")
+        ).hexdigest()
+        lesson_part = plan.lesson if plan.lesson in known else None
+        student_dir = student_folder(out, folder.name, lesson_part)
+        instructor_dir = instructor_folder(out, folder.name, lesson_part)
         if not force:
             try:
-                previous = GradeRecord.from_json(json.loads((folder / RECORD_NAME).read_text(encoding="utf-8")))
+                previous = GradeRecord.from_json(
+                    json.loads((instructor_dir / RECORD_NAME).read_text(encoding="utf-8"))
+                )
             except (OSError, ValueError, TypeError, KeyError):
                 previous = None
             if previous is not None and previous.key == key:
@@ -715,7 +855,11 @@ def grade(
                 [traceback.format_exc(limit=5)],
             )
         record.key = key
-        write_student_outputs(record, folder)
+        record.folder = folder.name
+        if folder.note:
+            record.flags.append("folder renamed")
+            record.notes.append(f"Student id {plan.submission.student!r}: {folder.note}.")
+        write_student_outputs(record, student_dir, instructor_dir)
         if progress:
             progress(record, False)
         return record
@@ -731,7 +875,14 @@ def grade(
 
     after = {item.relpath: item.sha256 for item in find_submissions(submissions)}
     run = GradingRun(
-        records, seed, release.fingerprint, limits, reused, round(time.monotonic() - start, 3), before == after
+        records,
+        seed,
+        release.fingerprint,
+        limits,
+        reused,
+        round(time.monotonic() - start, 3),
+        before == after,
+        skipped,
     )
     write_gradebook(run, out, release)
     write_summary(run, out, release)

@@ -14,8 +14,8 @@ Each graded submission gets a folder ``RESULTS/students/<student>/<lesson>/`` wi
 
 Examples
 --------
->>> safe_name("Zoë/../x"), safe_name("..")
-('Zoë_.._x', '_')
+>>> safe_name("Zoë/../x"), safe_name(".."), safe_name(".hidden")
+('Zoë_.._x', '_', '_hidden')
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ import html
 import json
 import unicodedata
 from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Iterable
 
 from course_lib.grading.atomic import write_text_atomic
 from course_lib.grading.selfcheck import CheckResult
@@ -35,15 +36,97 @@ HIDDEN_VISIBILITY = "after_published"
 
 
 def safe_name(name: str) -> str:
-    """A file-name-safe version of a student id (Unicode kept, separators and controls replaced)."""
-    name = unicodedata.normalize("NFC", name)
-    cleaned = "".join("_" if ch in '/\\:*?"<>|' or ord(ch) < 32 or ord(ch) == 127 else ch for ch in name).strip()
-    return "_" if cleaned.strip(".") == "" else cleaned
+    """A file-name-safe version of a student id (Unicode kept, separators and controls replaced).
+
+    The result is NFC-normalised, has no path separator, control character or leading dot, and
+    is at most 120 characters long, so it is one plain folder name on every file system.
+    """
+    name = unicodedata.normalize("NFC", str(name))
+    cleaned = "".join(
+        "_" if ch in '/\\:*?"<>|' or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch for ch in name
+    ).strip()
+    cleaned = "_" + cleaned.lstrip(".") if cleaned.startswith(".") else cleaned
+    cleaned = cleaned[:120]
+    return "_" if cleaned.strip("._ ") == "" else cleaned
 
 
-def student_folder(out: str | Path, student: str, lesson: str | None) -> Path:
-    """Where a student's results for a lesson go."""
-    return Path(out) / "students" / safe_name(student) / (lesson if lesson else "unknown")
+@dataclass(frozen=True)
+class Folder:
+    """The results folder name given to a student id, and why it is not just :func:`safe_name`."""
+
+    name: str
+    note: str | None = None
+
+
+def assign_folders(students: Iterable[str]) -> dict[str, Folder]:
+    """Give every student id its own folder name, resolving collisions in a fixed order.
+
+    Ids that map to the same name (``x:y`` and ``x_y``; ``Zoë`` composed and decomposed; ``Bob``
+    and ``bob`` on a case-insensitive disk) get ``name~2``, ``name~3``... in sorted order of
+    the ids, and a note saying which id they collided with.
+
+    Examples
+    --------
+    >>> folders = assign_folders(["x_y", "x:y"])
+    >>> folders["x_y"].name, folders["x:y"].name
+    ('x_y', 'x_y~2')
+    >>> folders["x:y"].note
+    "its folder name x_y is also the one of student 'x_y'; its results are in x_y~2"
+    """
+    taken: dict[str, str] = {}
+    folders = {}
+    # An id that already is a safe name keeps it; the others give way, in sorted order.
+    for student in sorted(set(students), key=lambda s: (safe_name(s) != s, s)):
+        base = safe_name(student)
+        name, number = base, 1
+        while name.casefold() in taken:
+            number += 1
+            name = f"{base}~{number}"
+        note = None
+        if number > 1:
+            first = taken[base.casefold()]
+            why = (
+                "differs from it only in its Unicode normalisation"
+                if unicodedata.normalize("NFC", first) == unicodedata.normalize("NFC", student)
+                else None
+            )
+            note = f"its folder name {base} is also the one of student {first!r}" + (
+                f" (the id {why})" if why else ""
+            ) + f"; its results are in {name}"
+        taken[name.casefold()] = student
+        folders[student] = Folder(name, note)
+    return folders
+
+
+def inside(root: str | Path, *parts: str) -> Path:
+    """``root/part/...``, after checking that every part is one plain name and the result stays in ``root``.
+
+    Raises
+    ------
+    ValueError
+        If a part is empty, ``.``, ``..``, holds a separator or a NUL, or the path (symbolic links
+        resolved) leaves ``root``.
+    """
+    base = Path(root).resolve()
+    path = base
+    for part in parts:
+        if not isinstance(part, str) or part in ("", ".", "..") or any(c in part for c in "/\\\x00"):
+            raise ValueError(f"refusing to write to a path built from {part!r}")
+        path = path / part
+    resolved = path.resolve()
+    if resolved != base and base not in resolved.parents:
+        raise ValueError(f"refusing to write outside the results folder: {str(path)!r}")
+    return path
+
+
+def student_folder(out: str | Path, folder: str, lesson: str | None) -> Path:
+    """Where a student's feedback for a lesson goes (``out/students/<folder>/<lesson>``)."""
+    return inside(out, "students", folder, lesson if lesson else "unknown")
+
+
+def instructor_folder(out: str | Path, folder: str, lesson: str | None) -> Path:
+    """Where the instructor-only record and log go (``out/instructor/<folder>/<lesson>``)."""
+    return inside(out, "instructor", folder, lesson if lesson else "unknown")
 
 
 def _points(value: float) -> str:
@@ -89,8 +172,8 @@ def render_markdown(record: Any) -> str:
         f"**Score: {_points(record.score)} / {_points(record.max_score)}** · status: {record.status} · "
         f"submission `{record.submission}`",
         "",
-        f"Hidden cases were drawn with grading seed {record.seed}; they are described by the type and "
-        "shape of their inputs only.",
+        "Hidden cases are described by the type and shape of their inputs only; what your code "
+        "returned or raised on them is not shown.",
         "",
     ]
     if record.exercises:
@@ -137,8 +220,8 @@ def render_html(record: Any) -> str:
         f"<h1>Feedback for {e(record.student)} · {e(title)}</h1>",
         f"<p><strong>Score: {_points(record.score)} / {_points(record.max_score)}</strong> · status: "
         f"{e(record.status)} · submission <code>{e(record.submission)}</code></p>",
-        f"<p>Hidden cases were drawn with grading seed {record.seed}; they are described by the type "
-        "and shape of their inputs only.</p>",
+        "<p>Hidden cases are described by the type and shape of their inputs only; what your code "
+        "returned or raised on them is not shown.</p>",
     ]
     if record.exercises:
         parts.append("<table><tr><th>exercise</th><th>score</th><th>result</th></tr>")
@@ -224,14 +307,33 @@ def gradescope_results(record: Any) -> dict[str, Any]:
     }
 
 
-def write_student_outputs(record: Any, folder: str | Path) -> None:
-    """Write a record's feedback, Gradescope results, log and record (last) into ``folder``."""
-    folder = Path(folder)
-    write_text_atomic(folder / "feedback.md", render_markdown(record))
-    write_text_atomic(folder / "feedback.html", render_html(record))
-    write_text_atomic(
-        folder / "results.json", json.dumps(gradescope_results(record), indent=1, ensure_ascii=False) + "\n"
-    )
-    write_text_atomic(folder / "output.txt", record.output)
-    data = record.to_json()
-    write_text_atomic(folder / "record.json", json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+#: Largest size of each result file; every part of a record is bounded far below this, so the
+#: bound only guards against a mistake (the file then says it was cut).
+MAX_FILE_BYTES = 4 * 2**20
+
+
+def _bounded(text: str, limit: int = MAX_FILE_BYTES) -> str:
+    data = text.encode("utf-8")
+    if len(data) <= limit:
+        return text
+    cut = data[: limit - 200].decode("utf-8", errors="ignore")
+    return cut + f"\n\n[cut: this file would have been {len(data)} bytes; the grader keeps at most {limit}]\n"
+
+
+def _bounded_json(data: Any, limit: int = MAX_FILE_BYTES) -> str:
+    text = json.dumps(data, indent=1, ensure_ascii=False) + "\n"
+    if len(text.encode("utf-8")) <= limit:
+        return text
+    return json.dumps({"error": f"the record was larger than {limit} bytes and was not written"}) + "\n"
+
+
+def write_student_outputs(record: Any, student_dir: str | Path, instructor_dir: str | Path) -> None:
+    """Write a record's feedback and Gradescope results into ``student_dir`` (to hand back), and
+    its full record and printed output into ``instructor_dir`` (instructor only; the record last,
+    as a re-run reads it)."""
+    student_dir, instructor_dir = Path(student_dir), Path(instructor_dir)
+    write_text_atomic(student_dir / "feedback.md", _bounded(render_markdown(record)))
+    write_text_atomic(student_dir / "feedback.html", _bounded(render_html(record)))
+    write_text_atomic(student_dir / "results.json", _bounded_json(gradescope_results(record)))
+    write_text_atomic(instructor_dir / "output.txt", _bounded(record.output))
+    write_text_atomic(instructor_dir / "record.json", _bounded_json(record.to_json()))

@@ -85,6 +85,7 @@ def write_gradebook(run: Any, out: str | Path, release: Release) -> None:
         "submissions_unchanged": run.submissions_unchanged,
         "reused": run.reused,
         "seconds": run.seconds,
+        "skipped": [{"path": item.relpath, "reason": item.reason} for item in getattr(run, "skipped", [])],
         "records": [
             {key: value for key, value in record.to_json().items() if key != "output"} for record in run.records
         ],
@@ -181,6 +182,11 @@ def summary_markdown(run: Any, release: Release) -> str:
         "![Score distribution](score_distribution.png)",
         "",
     ]
+    skipped = getattr(run, "skipped", [])
+    if skipped:
+        lines += [f"Skipped, not graded ({len(skipped)}):", ""]
+        lines += [f"- {item.relpath}: {item.reason}" for item in skipped]
+        lines.append("")
     for lesson in lessons:
         values = _percentages(run, lesson)
         statuses = Counter(record.status for record in run.records if record.lesson == lesson)

@@ -30,7 +30,12 @@ from course_lib.grading.notebooks import cell_source
 from course_lib.grading.release import ReleasedLesson, exercise_id_of
 from course_lib.grading.sandbox import PRELOAD, Job, JobCell, Limits, run_job
 
-MAX_MESSAGE_BYTES = 64 * 2**20
+#: Largest message a sandbox may send, and largest total per attempt: everything a submission
+#: sends is bounded where it is received.
+MAX_MESSAGE_BYTES = 16 * 2**20
+MAX_ATTEMPT_BYTES = 64 * 2**20
+#: Keys and size of the sandbox's report on its isolation that the grader keeps.
+_ISOLATION_KEYS = ("mode", "network", "filesystem", "processes", "user", "namespaces_error", "scratch", "workdir")
 _SIGNALS = {
     signal.SIGXCPU: "went over the CPU time limit",
     signal.SIGKILL: "was killed (out of memory, or over a limit)",
@@ -168,6 +173,7 @@ class _Attempt:
     current: str | None = None
     failure: str | None = None
     scratch: str | None = None
+    received: int = 0
 
 
 def _kill(process: multiprocessing.process.BaseProcess) -> None:
@@ -189,6 +195,15 @@ def _parse(data: bytes) -> dict[str, Any]:
     if not isinstance(message, dict) or not isinstance(message.get("event"), str):
         raise ValueError("not a message")
     return message
+
+
+def _receive(reader: Any, attempt: "_Attempt") -> bytes:
+    """One message, within the size bounds per message and per attempt (else ``OSError``)."""
+    data = reader.recv_bytes(MAX_MESSAGE_BYTES)
+    attempt.received += len(data)
+    if attempt.received > MAX_ATTEMPT_BYTES:
+        raise OSError("the sandbox sent more than the grader reads")
+    return data
 
 
 def _attempt(job: Job, deadline: float) -> _Attempt:
@@ -218,7 +233,7 @@ def _attempt(job: Job, deadline: float) -> _Attempt:
                 # The process ended; read what it sent before dying, then stop.
                 while reader.poll(0):
                     try:
-                        message = _parse(reader.recv_bytes(MAX_MESSAGE_BYTES))
+                        message = _parse(_receive(reader, attempt))
                     except (EOFError, OSError, ValueError):
                         break
                     cell_deadline = _handle(message, attempt, collect, job, cell_deadline)
@@ -228,7 +243,7 @@ def _attempt(job: Job, deadline: float) -> _Attempt:
                 attempt.failure = describe_exit(process.exitcode)
                 return attempt
             try:
-                message = _parse(reader.recv_bytes(MAX_MESSAGE_BYTES))
+                message = _parse(_receive(reader, attempt))
             except EOFError:
                 process.join(5)
                 attempt.failure = describe_exit(process.exitcode)
@@ -254,7 +269,12 @@ def _handle(
 ) -> float | None:
     event = message["event"]
     if event == "ready" and not attempt.isolation:
-        attempt.isolation = message.get("isolation") if isinstance(message.get("isolation"), dict) else {}
+        report = message.get("isolation") if isinstance(message.get("isolation"), dict) else {}
+        attempt.isolation = {
+            key: report[key] if isinstance(report[key], int) else str(report[key])[:300]
+            for key in _ISOLATION_KEYS
+            if key in report and isinstance(report[key], (str, int))
+        } or {"mode": "unknown"}
         scratch = attempt.isolation.get("scratch")
         attempt.scratch = scratch if isinstance(scratch, str) else None
         return cell_deadline
@@ -314,11 +334,16 @@ def execute(
         execution.results.update(attempt.results)
         execution.isolation = execution.isolation or attempt.isolation
         if attempt.done is not None:
-            execution.cell_errors = [e for e in attempt.done.get("cell_errors", []) if isinstance(e, dict)]
+            errors = attempt.done.get("cell_errors")
+            execution.cell_errors = [
+                {"index": e.get("index"), "error": str(e.get("error"))[:500]}
+                for e in (errors if isinstance(errors, list) else [])[: len(job.cells)]
+                if isinstance(e, dict)
+            ]
             output = attempt.done.get("output")
-            execution.output = output if isinstance(output, str) else ""
+            execution.output = output[: limits.output_bytes] if isinstance(output, str) else ""
             dropped = attempt.done.get("output_dropped")
-            execution.output_dropped = dropped if isinstance(dropped, int) else 0
+            execution.output_dropped = dropped if isinstance(dropped, int) and not isinstance(dropped, bool) else 0
             for ident in wanted:
                 execution.results.setdefault(ident, {"status": "crashed", "error": "no result was reported"})
             break

@@ -463,8 +463,13 @@ class _NotAttempted(Exception):
     pass
 
 
+#: What the answers of one exercise may take on the channel (the grader reads 16 MB at most).
+ANSWER_BYTES = 12 * 2**20
+
+
 def _answers(exercise: Any, answer: Any, cases: list, tripwire: ReferenceTripwire) -> list[dict[str, Any]]:
     results = []
+    budget = ANSWER_BYTES // max(1, len(cases)) // 2
     for case in cases:
         if exercise.kind == "value":
             got: Any = answer
@@ -477,7 +482,7 @@ def _answers(exercise: Any, answer: Any, cases: list, tripwire: ReferenceTripwir
                 results.append(_raised(exc))
                 continue
         try:
-            results.append({"value": wire.encode(got)})
+            results.append({"value": wire.encode(got, max_bytes=budget)})
         except wire.WireError as exc:
             results.append({"raised": ["AnswerNotGradable", str(exc)]})
         except Exception as exc:  # noqa: BLE001 - an object that breaks while being read

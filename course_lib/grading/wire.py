@@ -31,6 +31,8 @@ from typing import Any
 #: numpy dtype kinds that can be rebuilt from raw bytes safely (no object pointers, no structs).
 _SAFE_KINDS = frozenset("biufcmMSU")
 _MAX_DEPTH = 40
+#: Larger integers would not survive JSON (Python limits int-to-text conversion to 4300 digits).
+_MAX_INT_BITS = 8192
 
 
 class WireError(ValueError):
@@ -130,6 +132,8 @@ def _encode(value: Any, budget: _Budget, depth: int) -> Any:
     if value is None or isinstance(value, bool):
         return value if value is None else bool(value)
     if isinstance(value, int) and not _is_numpy(value):
+        if int(value).bit_length() > _MAX_INT_BITS:
+            raise WireError(f"the answer holds an integer of {int(value).bit_length()} bits, too large to grade")
         return int(value)
     if isinstance(value, float) and not _is_numpy(value):
         number = float(value)
