@@ -63,6 +63,8 @@ __all__ = [
     "rule_tests",
     "AlertThresholds",
     "duration_seconds",
+    "breach_probability",
+    "expected_false_alerts",
     "in_memory_tracing",
     "InMemoryTracing",
     "traced_prediction",
@@ -82,6 +84,12 @@ __all__ = [
     "health_report",
     "ObservabilitySnapshot",
     "build_observability_snapshot",
+    "DRIFT_CONFIG_SCHEMA",
+    "drift_config",
+    "event_yaml",
+    "yaml_pack",
+    "check_yaml_pack",
+    "YAML_PACK_ENTRIES",
 ]
 
 
@@ -1043,6 +1051,92 @@ def rule_tests(
 
     document = {"rule_files": [rule_file], "evaluation_interval": evaluation_interval, "tests": groups}
     return _dump_yaml(document)
+
+
+def breach_probability(accuracy: float, threshold: float, labelled: int) -> float:
+    """Chance that accuracy measured on ``labelled`` predictions falls below ``threshold``.
+
+    A healthy model with true accuracy ``accuracy`` still shows a lower measured accuracy now and
+    then: the number of correct answers is Binomial(``labelled``, ``accuracy``), and the alert's
+    expression ``model_accuracy < threshold`` is true when fewer than ``threshold * labelled``
+    are correct. This is the per-evaluation false-breach probability behind a ``for:`` choice.
+
+    Parameters
+    ----------
+    accuracy : float
+        The model's true accuracy, between 0 and 1.
+    threshold : float
+        The alert's threshold, between 0 and 1.
+    labelled : int
+        Labelled predictions behind each measurement (>= 1).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> round(breach_probability(0.89, 0.85, 200), 4)
+    0.0318
+    """
+    accuracy, threshold = _check_share(accuracy, "accuracy"), _check_share(threshold, "threshold")
+    if isinstance(labelled, bool) or not isinstance(labelled, numbers.Integral) or labelled < 1:
+        raise ValueError(f"labelled must be an integer >= 1; got {labelled!r}")
+    labelled = int(labelled)
+    below = math.ceil(threshold * labelled - 1e-9)  # correct answers < below breach the threshold
+    return float(sum(math.comb(labelled, k) * accuracy**k * (1 - accuracy) ** (labelled - k) for k in range(below)))
+
+
+def expected_false_alerts(
+    p_breach: float, for_duration: str, *, evaluation_interval: str = "1m", horizon: str = "720h"
+) -> float:
+    """Expected number of times an alert fires in ``horizon`` when each evaluation breaches by chance.
+
+    Prometheus puts an alert in *pending* at the first evaluation where its expression is true
+    and moves it to *firing* at the first evaluation at least ``for_duration`` later at which it
+    is still true: with an evaluation every ``evaluation_interval``, that takes
+    ``k = for_duration / evaluation_interval + 1`` true evaluations in a row (``for: 0m`` fires
+    on the first). With independent breaches of probability ``p``, the expected number of runs of
+    at least ``k`` breaches among ``N`` evaluations is ``p**k * (1 + (N - k) * (1 - p))``.
+
+    Parameters
+    ----------
+    p_breach : float
+        Probability that one evaluation's expression is true by chance, between 0 and 1.
+    for_duration : str
+        The rule's ``for:`` duration, e.g. ``"5m"``.
+    evaluation_interval : str
+        Prometheus' rule evaluation interval.
+    horizon : str
+        The period over which to count (``"720h"``, 30 days, by default).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> p = breach_probability(0.89, 0.85, 200)
+    >>> [round(expected_false_alerts(p, f), 3) for f in ("0m", "2m", "5m")]
+    [1330.032, 1.345, 0.0]
+
+    References
+    ----------
+    Prometheus documentation, "Alerting rules" (the ``for`` clause); Feller, *An Introduction to
+    Probability Theory and Its Applications*, vol. 1, ch. XIII (runs in Bernoulli trials).
+    """
+    p = _check_share(p_breach, "p_breach")
+    step = duration_seconds(evaluation_interval)
+    if step <= 0:
+        raise ValueError(f"evaluation_interval must be a positive duration; got {evaluation_interval!r}")
+    hold = duration_seconds(for_duration)
+    if hold % step:
+        raise ValueError(f"for_duration ({for_duration}) must be a multiple of evaluation_interval ({evaluation_interval})")
+    evaluations = duration_seconds(horizon) // step
+    k = hold // step + 1
+    if k > evaluations:
+        return 0.0
+    return p**k * (1 + (evaluations - k) * (1 - p))
 
 
 def _humanize_percentage(value: float) -> str:
@@ -2023,3 +2117,392 @@ def build_observability_snapshot(report: Any, verdict: Any, *, predictions_serve
     actions += [f"investigate drift in {name}" for name in drifted]
     status = "critical" if decision == "rollback" else "degraded" if drifted else "ok"
     return ObservabilitySnapshot(int(predictions_served), tuple(drifted), share, decision, status, tuple(actions))
+
+
+# =============================================================================================
+# The "YAML pack": the lesson's challenge, every artefact checked by a real validator
+# =============================================================================================
+
+#: JSON Schema of the course's drift-monitoring configuration (read by a scheduled drift job).
+DRIFT_CONFIG_SCHEMA: dict = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "Drift monitoring configuration",
+    "type": "object",
+    "required": ["features"],
+    "properties": {
+        "reference": {"type": "string"},
+        "window": {"type": "string"},
+        "features": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["name", "type", "method", "threshold"],
+                "properties": {
+                    "name": {"type": "string", "minLength": 1},
+                    "type": {"enum": ["numeric", "categorical"]},
+                    "method": {"enum": ["ks", "psi", "wasserstein", "chi2", "js"]},
+                    "threshold": {"type": "number", "exclusiveMinimum": 0},
+                },
+                "allOf": [
+                    {
+                        "if": {"properties": {"type": {"const": "numeric"}}},
+                        "then": {"properties": {"method": {"enum": ["ks", "psi", "wasserstein"]}}},
+                        "else": {"properties": {"method": {"enum": ["chi2", "psi", "js"]}}},
+                    }
+                ],
+            },
+        },
+        "checks": {
+            "type": "object",
+            "properties": {
+                "missing_values": {
+                    "type": "object",
+                    "required": ["columns", "max_share"],
+                    "properties": {
+                        "columns": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                        "max_share": {"type": "number", "minimum": 0, "maximum": 1},
+                    },
+                }
+            },
+        },
+    },
+}
+
+#: The entries of the YAML pack, in the order the lesson asks for them.
+YAML_PACK_ENTRIES = ("alert_rules", "drift_config", "cloudevent", "workflow", "sensor")
+
+OK = "ok"
+
+
+def drift_config(
+    features: Mapping[str, str],
+    *,
+    methods: Mapping[str, str] | None = None,
+    thresholds: Mapping[str, float] | None = None,
+    missing_max_share: float | None = 0.05,
+) -> str:
+    """A drift-monitoring configuration (YAML) following :data:`DRIFT_CONFIG_SCHEMA`.
+
+    Parameters
+    ----------
+    features : mapping
+        Feature name to ``"numeric"`` or ``"categorical"``.
+    methods : mapping, optional
+        Feature name to method; ``ks`` for numeric and ``chi2`` for categorical by default.
+    thresholds : mapping, optional
+        Feature name to threshold (a p-value level for tests, a score for PSI/JS/Wasserstein);
+        0.05 by default.
+    missing_max_share : float or None
+        Add a missing-value check on every feature allowing this share; None for no check.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> import yaml
+    >>> config = yaml.safe_load(drift_config({"age": "numeric", "income": "numeric"}))
+    >>> [f["method"] for f in config["features"]], config["checks"]["missing_values"]["columns"]
+    (['ks', 'ks'], ['age', 'income'])
+    """
+    if not isinstance(features, Mapping) or not features:
+        raise TypeError("features must be a non-empty mapping of feature names to 'numeric' or 'categorical'")
+    methods, thresholds = dict(methods or {}), dict(thresholds or {})
+    rows = []
+    for name, kind in features.items():
+        _check_text(name, "feature name")
+        if kind not in ("numeric", "categorical"):
+            raise ValueError(f"features[{name!r}] must be 'numeric' or 'categorical'; got {kind!r}")
+        default = "ks" if kind == "numeric" else "chi2"
+        rows.append({"name": name, "type": kind, "method": methods.get(name, default), "threshold": float(thresholds.get(name, 0.05))})
+    document: dict[str, Any] = {"reference": "data/reference.parquet", "window": "1d", "features": rows}
+    if missing_max_share is not None:
+        document["checks"] = {"missing_values": {"columns": list(features), "max_share": _check_share(missing_max_share, "missing_max_share")}}
+    problems = [problem for problem in [_schema_problem(document, DRIFT_CONFIG_SCHEMA, "drift config")] if problem]
+    if problems:
+        raise ValueError(problems[0])
+    return _dump_yaml(document)
+
+
+def _schema_problem(document: Any, schema: dict, what: str) -> str | None:
+    jsonschema = _require("jsonschema", "schema validation")
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(document), key=lambda e: (len(e.path), list(map(str, e.path))))
+    if not errors:
+        return None
+    error = errors[0]
+    where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path).lstrip(".")
+    return f"the {what} does not follow its schema at {where or 'the top level'}: {error.message}"
+
+
+def event_yaml(event: Any) -> str:
+    """A CloudEvent as YAML: its structured-mode JSON object, in YAML syntax.
+
+    Examples
+    --------
+    >>> import yaml
+    >>> text = event_yaml(performance_event(metric="accuracy", value=0.8, threshold=0.85, model_version="v1", event_id="e-1",
+    ...                                     time="2026-01-05T08:00:00Z"))
+    >>> yaml.safe_load(text)["type"]
+    'ml.performance.degraded'
+    """
+    headers, body = to_http(event, mode="structured")
+    return _dump_yaml(json.loads(body))
+
+
+def yaml_pack() -> dict[str, str]:
+    """The lesson's "YAML pack", built with this module: the reference answer of the challenge.
+
+    Returns
+    -------
+    dict
+        ``alert_rules`` (Prometheus rules with the critical accuracy alert), ``drift_config``
+        (two numeric features and a missing-value check), ``cloudevent`` (an
+        ``ml.performance.degraded`` event, structured mode, as YAML), ``workflow`` (Argo
+        Workflow: train, then deploy.py) and ``sensor`` (Argo Events Sensor submitting the
+        workflow when that event arrives).
+
+    Examples
+    --------
+    >>> sorted(check_yaml_pack(yaml_pack()).values())
+    ['ok', 'ok', 'ok', 'ok', 'ok']
+    """
+    event = performance_event(
+        metric="accuracy", value=0.81, threshold=0.85, model_version="churn-v3", source="/models/churn/monitor",
+        event_id="5b7d7c1e-perf-0001", time="2026-01-05T08:00:00Z",
+    )
+    workflow = argo_workflow()
+    return {
+        "alert_rules": alert_rules(),
+        "drift_config": drift_config({"age": "numeric", "income": "numeric"}, methods={"income": "psi"}, thresholds={"income": 0.2}),
+        "cloudevent": event_yaml(event),
+        "workflow": workflow,
+        "sensor": argo_sensor(workflow),
+    }
+
+
+def _load(text: Any, what: str) -> Any:
+    if not isinstance(text, str):
+        raise _Problem(f"the {what} must be YAML text (a string); got {type(text).__name__}")
+    yaml = _require("yaml", "the YAML pack")
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        first = str(error).splitlines()[0]
+        raise _Problem(f"the {what} is not valid YAML ({first})") from None
+
+
+class _Problem(Exception):
+    """One problem found in an entry of the YAML pack (its message is the feedback)."""
+
+
+_RULE_FILE_SCHEMA = {
+    "type": "object",
+    "required": ["groups"],
+    "properties": {
+        "groups": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["name", "rules"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "rules": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["expr"],
+                            "properties": {
+                                "alert": {"type": "string"},
+                                "record": {"type": "string"},
+                                "expr": {"type": ["string", "number"]},
+                                "for": {"type": "string"},
+                                "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+                                "annotations": {"type": "object", "additionalProperties": {"type": "string"}},
+                            },
+                        },
+                    },
+                },
+            },
+        }
+    },
+}
+
+_ACCURACY_EXPR = re.compile(r"^\s*model_accuracy\s*(<=|<|>=|>)\s*([0-9.]+)\s*$")
+_ACCURACY_EXPR_REVERSED = re.compile(r"^\s*([0-9.]+)\s*(<=|<|>=|>)\s*model_accuracy\s*$")
+_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
+
+
+def _check_alert_rules(text: Any) -> None:
+    document = _load(text, "rule file")
+    problem = _schema_problem(document, _RULE_FILE_SCHEMA, "rule file")
+    if problem:
+        raise _Problem(problem)
+    rules = [rule for group in document["groups"] for rule in group["rules"] if "alert" in rule]
+    accuracy = [rule for rule in rules if "model_accuracy" in str(rule["expr"])]
+    if not accuracy:
+        raise _Problem("no alerting rule uses the metric model_accuracy")
+    rule = accuracy[0]
+    match = _ACCURACY_EXPR.match(str(rule["expr"]))
+    if match:
+        operator, value = match.groups()
+    else:
+        reversed_match = _ACCURACY_EXPR_REVERSED.match(str(rule["expr"]))
+        if not reversed_match:
+            raise _Problem(f"the accuracy rule's expr {rule['expr']!r} is not a comparison of model_accuracy with a number")
+        value, operator = reversed_match.group(1), _FLIP[reversed_match.group(2)]
+    if operator not in ("<", "<="):
+        raise _Problem("the accuracy rule fires when accuracy is above its threshold")
+    if not math.isclose(float(value), 0.85):
+        raise _Problem(f"the accuracy rule's threshold is {value}, not the SLA's 0.85")
+    if "for" not in rule:
+        raise _Problem("the accuracy rule has no for: clause")
+    try:
+        hold = duration_seconds(rule["for"])
+    except ValueError:
+        raise _Problem(f"the accuracy rule's for: {rule['for']!r} is not a Prometheus duration") from None
+    if hold != 600:
+        raise _Problem(f"the accuracy rule waits {rule['for']} instead of 10 minutes")
+    severity = rule.get("labels", {}).get("severity")
+    if severity != "critical":
+        raise _Problem(f"the accuracy rule's severity label is {severity!r}")
+
+
+def _check_drift_config(text: Any) -> None:
+    document = _load(text, "drift config")
+    problem = _schema_problem(document, DRIFT_CONFIG_SCHEMA, "drift config")
+    if problem:
+        raise _Problem(problem)
+    numeric = [feature["name"] for feature in document["features"] if feature["type"] == "numeric"]
+    if len(numeric) < 2:
+        raise _Problem(f"the drift config monitors {len(numeric)} numeric feature(s), not two")
+    missing = document.get("checks", {}).get("missing_values")
+    if missing is None:
+        raise _Problem("the drift config has no missing-value check")
+    uncovered = [name for name in numeric if name not in missing["columns"]]
+    if uncovered:
+        raise _Problem(f"the missing-value check does not cover {', '.join(uncovered)}")
+
+
+def _check_cloudevent(text: Any) -> None:
+    document = _load(text, "CloudEvent")
+    if not isinstance(document, dict):
+        raise _Problem("the CloudEvent must be a YAML mapping of attributes (structured mode)")
+    from cloudevents.core.formats.json import JSONFormat
+
+    # The SDK fills in a missing id and specversion itself; a receiver would not, so check first.
+    absent = [name for name in ("id", "source", "specversion", "type") if name not in document]
+    if absent:
+        raise _Problem(f"the CloudEvent lacks the required attribute(s) {', '.join(absent)}")
+    try:
+        event = JSONFormat().read(None, json.dumps(_jsonable(document)).encode())
+    except Exception as error:  # noqa: BLE001 - the SDK's own message is the feedback
+        raise _Problem(f"the CloudEvent SDK rejects it: {error}") from None
+    if event.get_type() != PERFORMANCE_DEGRADED:
+        raise _Problem(f"the event's type is {event.get_type()!r}")
+    data = event.get_data()
+    needed = ("metric", "value", "threshold", "model_version")
+    if not isinstance(data, dict) or any(key not in data for key in needed):
+        raise _Problem(f"the event's data must hold {', '.join(needed)}")
+
+
+def _runs_deploy(workflow: dict) -> bool:
+    templates = {template["name"]: template for template in workflow["spec"]["templates"]}
+
+    def runs(name: str, seen: frozenset) -> bool:
+        template = templates.get(name)
+        if template is None or name in seen:
+            return False
+        if "container" in template:
+            words = [*template["container"].get("command", []), *template["container"].get("args", [])]
+            return any(word.endswith("deploy.py") for word in words)
+        return any(runs(step["template"], seen | {name}) for group in template["steps"] for step in group)
+
+    return runs(workflow["spec"]["entrypoint"], frozenset())
+
+
+def _check_workflow(text: Any) -> None:
+    document = _load(text, "workflow")
+    try:
+        document = validate_manifest(document if isinstance(document, dict) else text, "Workflow")
+    except ValueError as error:
+        raise _Problem(str(error)) from None
+    if not _runs_deploy(document):
+        raise _Problem("no step reached from the entrypoint runs deploy.py")
+
+
+def _check_sensor(text: Any) -> None:
+    document = _load(text, "sensor")
+    try:
+        document = validate_manifest(document if isinstance(document, dict) else text, "Sensor")
+    except ValueError as error:
+        raise _Problem(str(error)) from None
+    types = set()
+    for dependency in document["spec"]["dependencies"]:
+        filters = dependency.get("filters", {})
+        types |= {value for f in filters.get("data", []) if f["path"] in ("body.type", "type") for value in f["value"]}
+        context_type = filters.get("context", {}).get("type")
+        if context_type:
+            types.add(context_type)
+    if types != {PERFORMANCE_DEGRADED}:
+        raise _Problem("the sensor does not filter on the CloudEvent type of the performance event")
+    workflows = [trigger["template"]["argoWorkflow"]["source"]["resource"] for trigger in document["spec"]["triggers"]]
+    if not any(_runs_deploy(workflow) for workflow in workflows):
+        raise _Problem("the workflow the sensor submits has no step running deploy.py")
+
+
+_PACK_CHECKS = {
+    "alert_rules": _check_alert_rules,
+    "drift_config": _check_drift_config,
+    "cloudevent": _check_cloudevent,
+    "workflow": _check_workflow,
+    "sensor": _check_sensor,
+}
+
+
+def check_yaml_pack(pack: Mapping[str, Any]) -> dict[str, str]:
+    """Check each entry of a YAML pack: ``"ok"``, or the first problem found in it.
+
+    The alert rules are checked for the critical accuracy alert (``model_accuracy < 0.85`` for
+    10m), the drift config against :data:`DRIFT_CONFIG_SCHEMA` (two numeric features and a
+    missing-value check covering them), the CloudEvent by the ``cloudevents`` SDK (type
+    ``ml.performance.degraded``, data with metric, value, threshold and model_version), the
+    workflow and sensor against :data:`WORKFLOW_SCHEMA` and :data:`SENSOR_SCHEMA` (a step
+    running deploy.py; the sensor filtering on the event's type). ``promtool check rules``
+    checks the rule file further in the course's tests.
+
+    Parameters
+    ----------
+    pack : mapping
+        Entry name (see :data:`YAML_PACK_ENTRIES`) to YAML text. Entries not named there are
+        ignored; missing ones are left out of the result.
+
+    Returns
+    -------
+    dict
+        Entry name to ``"ok"`` or a one-line problem.
+
+    Examples
+    --------
+    >>> pack = yaml_pack()
+    >>> pack["alert_rules"] = pack["alert_rules"].replace("model_accuracy < 0.85", "model_accuracy > 0.85")
+    >>> check_yaml_pack(pack)["alert_rules"]
+    'the accuracy rule fires when accuracy is above its threshold'
+    """
+    if not isinstance(pack, Mapping):
+        raise TypeError(
+            f"the YAML pack must be a dict with the keys {', '.join(map(repr, YAML_PACK_ENTRIES))} "
+            f"(each YAML text); got {type(pack).__name__}"
+        )
+    result = {}
+    for name in YAML_PACK_ENTRIES:
+        if name not in pack:
+            continue
+        try:
+            _PACK_CHECKS[name](pack[name])
+            result[name] = OK
+        except _Problem as problem:
+            result[name] = str(problem)
+    return result
