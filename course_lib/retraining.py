@@ -72,6 +72,8 @@ __all__ = [
     "RetrainingTask",
     "should_trigger_retraining",
     "enqueue_retraining_tasks",
+    "SIGNAL_SCENARIOS",
+    "scenario_table",
     "retrain_days",
     "budget_allows",
     "ModelRegistry",
@@ -549,6 +551,57 @@ class RetrainingPolicy:
             blocked_by=tuple(blocked_names + (["hysteresis"] if held and not active else [])),
             alerts=tuple(alerts),
         )
+
+
+# --------------------------------------------------------------------------------------------
+# What each signal can and cannot tell you: six situations (exercise 05.signal_actions)
+
+_SCENARIO_DRIFT = {"age": 0.45, "income": 0.38, "tenure_months": 0.52, "support_calls": 0.31, "plan": 0.04, "region": 0.02}
+_QUIET = {"age": 0.02, "income": 0.03, "tenure_months": 0.01, "support_calls": 0.04, "plan": 0.02, "region": 0.01}
+
+#: Six situations a churn model's monitoring reports, as (description, Signals). Drift scores are
+#: drift-report effect sizes; accuracy is measured on labelled traffic of the last two weeks.
+SIGNAL_SCENARIOS: dict[str, tuple[str, Signals]] = {
+    "A": ("four of six inputs drifted for two weeks; accuracy held on complete labels",
+          Signals(drift_scores=_SCENARIO_DRIFT, accuracy=0.80, expected_accuracy=0.81, label_coverage=1.0, n_samples=5000)),
+    "B": ("no input drifted; accuracy fell far below the model's baseline for three weeks, on complete labels",
+          Signals(drift_scores=_QUIET, accuracy=0.71, expected_accuracy=0.79, label_coverage=1.0, n_samples=5000)),
+    "C": ("p95 latency tripled after Tuesday's deploy; inputs and accuracy as usual",
+          Signals(drift_scores=_QUIET, accuracy=0.80, expected_accuracy=0.81, latency_p95=0.9, label_coverage=1.0, n_samples=5000)),
+    "D": ("one input's drift score exploded and the data-quality check failed (incomes arrive in thousands)",
+          Signals(drift_scores={**_QUIET, "income": 12.0}, accuracy=0.66, expected_accuracy=0.81, label_coverage=1.0,
+                  n_samples=5000, data_quality_ok=False)),
+    "E": ("labels stopped arriving ten days ago; one input drifted slightly; accuracy cannot be measured",
+          Signals(drift_scores={**_QUIET, "age": 0.12}, label_coverage=0.05, expected_accuracy=0.81, n_samples=250)),
+    "F": ("a new market: accuracy 0.74 against a baseline of 0.79, measured on 60 labelled predictions",
+          Signals(drift_scores=_QUIET, accuracy=0.74, expected_accuracy=0.79, label_coverage=1.0, n_samples=60)),
+}  # fmt: skip
+
+
+def scenario_table() -> pd.DataFrame:
+    """:data:`SIGNAL_SCENARIOS` as a table: one row per situation, one column per signal.
+
+    Examples
+    --------
+    >>> row = scenario_table().loc["F"]
+    >>> float(row["accuracy"]), float(row["expected_accuracy"]), int(row["n_samples"])
+    (0.74, 0.79, 60)
+    """
+    rows = {}
+    for name, (description, signals) in SIGNAL_SCENARIOS.items():
+        scores = signals.drift_scores
+        rows[name] = {
+            "situation": description,
+            "drifted_inputs": sum(score >= 0.1 for score in scores.values()),
+            "max_drift_score": max(scores.values()) if scores else None,
+            "accuracy": signals.accuracy,
+            "expected_accuracy": signals.expected_accuracy,
+            "n_samples": signals.n_samples,
+            "label_coverage": signals.label_coverage,
+            "latency_p95": signals.latency_p95,
+            "data_quality_ok": signals.data_quality_ok,
+        }
+    return pd.DataFrame.from_dict(rows, orient="index")
 
 
 # --------------------------------------------------------------------------------------------
