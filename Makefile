@@ -15,10 +15,11 @@ LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 # Headless machines (no display) get --no-browser; JupyterLab still prints the URL to open.
 LAB_BROWSER := $(if $(or $(DISPLAY),$(filter Darwin,$(shell uname -s))),,--no-browser)
 
-.PHONY: help setup lab test student solutions bench site site-build grade release clean
+.PHONY: help setup lab author test student solutions bench site site-build grade release clean
 
 help:
 	@echo "make lab      open the course in JupyterLab (sets up .venv on first use)"
+	@echo "make author   the same, with the solution sources (notebooks/solutions/) visible"
 	@echo "make test     run every check: unit, doctests, notebooks, site, grading"
 	@echo "make student  regenerate the student notebooks from notebooks/solutions/"
 	@echo "make solutions  re-execute the source notebooks, then regenerate the student ones"
@@ -35,7 +36,14 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev,observability]"
 	@touch $(STAMP)
 
+# Students see the lessons only: the solution sources are hidden from the file browser (course
+# authors use `make author`, which shows them).
+HIDE_SOLUTIONS := --ContentsManager.hide_globs='["__pycache__", "*.pyc", ".ipynb_checkpoints", "solutions"]'
+
 lab: $(STAMP)
+	$(PY) -m jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks $(HIDE_SOLUTIONS) $(LAB_BROWSER) $(LAB_ROOT) $(LAB_ARGS)
+
+author: $(STAMP)
 	$(PY) -m jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks $(LAB_BROWSER) $(LAB_ROOT) $(LAB_ARGS)
 
 test: $(STAMP)
@@ -46,6 +54,7 @@ student: $(STAMP)
 
 solutions: $(STAMP)
 	$(PY) -m jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.record_timing=False notebooks/solutions/[0-9][0-9]_*.ipynb
+	$(PY) -c 'from course_lib.grading.notebooks import compact_notebook_figures as c; c("notebooks/solutions")'
 	$(PY) -m course_lib.grading student
 
 bench: $(STAMP)

@@ -283,6 +283,10 @@ def plot_distributions(
         if max(abs(low), abs(high)) >= 1e4:
             # 50k rather than 50000: five-digit tick labels run into each other.
             ax.xaxis.set_major_formatter(EngFormatter(sep=""))
+            # Densities per unit of a large quantity are tiny (1e-5) and come with an axis offset
+            # that reads as data; their shape is what matters, so the scale is left out.
+            ax.tick_params(axis="y", labelleft=False)
+            ax.yaxis.get_offset_text().set_visible(False)
         ax.set_ylabel("density")
     ax.set_xlabel(xlabel)
     if title is not None:

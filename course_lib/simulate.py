@@ -42,6 +42,7 @@ __all__ = [
     "drift_stream",
     "windowed_mean",
     "labelled_fraction",
+    "prior_corrected",
     "feedback_loop",
     "mystery_shifts",
     "mystery_streams",
@@ -378,6 +379,58 @@ def labelled_fraction(prediction_times, label_delays, now: float) -> float:
     if not made.any():
         return float("nan")
     return float(np.mean(times[made] + delays[made] <= now))
+
+
+def prior_corrected(probabilities, train_rate: float, new_rate: float) -> np.ndarray:
+    """Adjust a classifier's probabilities to a new positive rate (prior shift).
+
+    Under prior shift P(X | Y) stays and P(Y) moves from ``train_rate`` to ``new_rate``. By
+    Bayes' rule every customer's odds of being positive are then multiplied by the same factor,
+    the ratio of the new to the old prior odds [1]_:
+
+    .. math::
+
+        p' = \\frac{(\\pi'/\\pi)\\,p}{(\\pi'/\\pi)\\,p + \\frac{1-\\pi'}{1-\\pi}\\,(1-p)}
+
+    Ranking is kept (AUC does not change), calibration is restored.
+
+    Parameters
+    ----------
+    probabilities : array_like, 1-D
+        Predicted P(Y = 1 | x) of a model calibrated on data with positive rate ``train_rate``;
+        each in [0, 1].
+    train_rate, new_rate : float
+        The positive rate the model was trained at and the one it now faces, each in (0, 1).
+
+    Returns
+    -------
+    numpy.ndarray
+        The corrected probabilities, same length.
+
+    References
+    ----------
+    .. [1] Saerens, M., Latinne, P., Decaestecker, C. (2002). Adjusting the outputs of a
+       classifier to new a priori probabilities: a simple procedure. Neural Computation 14(1),
+       21-41.
+
+    Examples
+    --------
+    >>> prior_corrected([0.2, 0.5, 0.9], train_rate=0.276, new_rate=0.5).round(3)
+    array([0.396, 0.724, 0.959])
+    >>> prior_corrected([0.2], train_rate=0.3, new_rate=0.3)
+    array([0.2])
+    """
+    p = as_1d_numeric(probabilities, "probabilities")
+    if ((p < 0) | (p > 1)).any():
+        raise ValueError("probabilities must each lie in [0, 1]")
+    train_rate = check_number(train_rate, "train_rate")
+    new_rate = check_number(new_rate, "new_rate")
+    for name, rate in (("train_rate", train_rate), ("new_rate", new_rate)):
+        if not 0 < rate < 1:
+            raise ValueError(f"{name} must lie strictly between 0 and 1, got {rate}")
+    positive = new_rate / train_rate * p
+    negative = (1 - new_rate) / (1 - train_rate) * (1 - p)
+    return positive / (positive + negative)
 
 
 def feedback_loop(

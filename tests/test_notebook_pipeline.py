@@ -10,6 +10,7 @@ import copy
 import re
 
 import nbformat
+import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 from nbclient import NotebookClient
@@ -17,6 +18,8 @@ from nbclient import NotebookClient
 from conftest import ROOT
 from course_lib.grading import exercise_ids
 from course_lib.grading.notebooks import (
+    MAX_SOURCE_NOTEBOOK_BYTES,
+    compact_png,
     NotebookFormatError,
     cell_source,
     exercise_cells,
@@ -211,3 +214,34 @@ def test_lesson01_wrong_answer_gets_the_partial_window_hint(tmp_path):
 def test_a_cell_without_markers_is_unchanged(lines):
     source = "\n".join(line for line in lines if "SOLUTION" not in line)
     assert strip_solutions(source) == source
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=SOURCE_IDS)
+def test_source_notebook_stays_under_a_megabyte(path):
+    """Issue 8: 1.5 MB notebooks are slow to open in the browser and bloat the repository;
+    `make solutions` compacts the figures (compact_notebook_figures)."""
+    assert path.stat().st_size < MAX_SOURCE_NOTEBOOK_BYTES, f"{path.name}: {path.stat().st_size} bytes"
+
+
+def test_compacting_a_figure_keeps_it_a_png_of_the_same_size_and_is_idempotent():
+    import base64
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    fig, ax = plt.subplots(figsize=(4, 3))
+    rng = np.random.default_rng(0)
+    ax.plot(rng.normal(size=3000), ".", alpha=0.3)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=72)
+    plt.close(fig)
+    raw = buffer.getvalue()
+    small = compact_png(raw)
+    assert len(small) < 0.8 * len(raw)
+    assert Image.open(io.BytesIO(small)).size == Image.open(io.BytesIO(raw)).size
+    assert compact_png(small) is small
+    assert base64.b64encode(small)

@@ -223,3 +223,26 @@ def test_many_categories_are_capped_but_shares_stay_shares_of_all_rows():
     heights = [patch.get_height() for patch in ax.patches[:5]]
     assert heights[0] == pytest.approx(20 / len(reference))
     plt.close(ax.figure)
+
+
+def test_large_valued_densities_show_no_offset_scale():
+    """Issue 8: income densities showed a '1e-5' offset that read as data."""
+    rng = np.random.default_rng(3)
+    ax = plot_distributions(rng.lognormal(10.6, 0.4, 500), rng.lognormal(10.7, 0.4, 500))
+    ax.figure.canvas.draw()
+    assert not any(label.get_visible() and label.get_text() for label in ax.get_yticklabels())
+    offset = ax.yaxis.get_offset_text()
+    assert not (offset.get_visible() and offset.get_text())
+    plt.close(ax.figure)
+
+
+def test_drift_report_figures_keep_the_course_category_order():
+    """Issue 8: lesson 02 drew plans as basic/premium/standard, lesson 01 as basic/standard/premium."""
+    from course_lib.drift import drift_report
+    from course_lib.simulate import make_tabular
+
+    report = drift_report(make_tabular(300, seed=1), make_tabular(300, seed=2), columns=["plan"])
+    fig, ax = plt.subplots()
+    report._draw_column(ax, "plan")
+    assert [tick.get_text() for tick in ax.get_xticklabels()] == ["basic", "standard", "premium"]
+    plt.close(fig)

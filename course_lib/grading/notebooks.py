@@ -184,3 +184,55 @@ def stale_student_notebooks(root: str | Path) -> list[Path]:
         for path, text in student_notebooks(root).items()
         if not path.exists() or path.read_text(encoding="utf-8") != text
     ]
+
+
+#: A source notebook must stay under this size (figures are most of it); a test checks it.
+MAX_SOURCE_NOTEBOOK_BYTES = 1_000_000
+
+
+def compact_png(data: bytes, colors: int = 128) -> bytes:
+    """The same figure as a palette PNG of ``colors`` colours, if that is smaller.
+
+    Matplotlib writes full-colour PNGs, and the anti-aliased, semi-transparent points of a
+    scatter plot compress badly: a palette of 128 colours looks the same and is about a third
+    of the size. Needs Pillow (a dependency of matplotlib), imported here only.
+    """
+    import io
+
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(data))
+    if image.mode == "P":
+        return data  # compacted already: quantizing again would only lose colours
+    palette = image.convert("RGB").quantize(colors=colors, method=Image.Quantize.MEDIANCUT)
+    buffer = io.BytesIO()
+    palette.save(buffer, format="png", optimize=True)
+    return buffer.getvalue() if len(buffer.getvalue()) < len(data) else data
+
+
+def compact_notebook_figures(folder: str | Path) -> list[Path]:
+    """Rewrite the PNG outputs of every notebook in ``folder`` with :func:`compact_png`.
+
+    Run by ``make solutions`` after executing the source notebooks. nbval never compares PNG
+    outputs, so this changes only the size of the committed notebooks. Returns the changed files.
+    """
+    import base64
+
+    changed = []
+    for path in sorted(Path(folder).glob("[0-9][0-9]_*.ipynb")):
+        notebook = read_notebook(path)
+        touched = False
+        for cell in notebook.get("cells", []):
+            for output in cell.get("outputs", []):
+                data = output.get("data", {})
+                if "image/png" not in data:
+                    continue
+                raw = base64.b64decode("".join(data["image/png"]))
+                smaller = compact_png(raw)
+                if smaller is not raw:
+                    data["image/png"] = base64.b64encode(smaller).decode("ascii")
+                    touched = True
+        if touched:
+            write_notebook(notebook, path)
+            changed.append(path)
+    return changed

@@ -1,7 +1,7 @@
 """Exercises of lesson 01, drift theory (references in :mod:`course_lib.simulate`).
 
 They are registered in the order the notebook presents them: ``windowed_mean`` (the dashboard
-signal), ``shift_kind`` and ``drift_pattern`` (two puzzles whose answer keys live next to their
+signal), ``prior_correction`` (Bayes' rule under prior shift), ``shift_kind`` and ``drift_pattern`` (two puzzles whose answer keys live next to their
 generators in :mod:`course_lib.simulate`), ``labelled_fraction`` (label delay).
 
 Case factories import numpy when called, so listing these ids stays light.
@@ -69,6 +69,93 @@ register(
             ),
         ),
         hint="reshape the first len(values) // window * window values to (-1, window) and average each row.",
+    )
+)
+
+
+# --- prior shift: correcting probabilities for a known new base rate --------------------------
+
+
+def _prior_public() -> list[Case]:
+    import numpy as np
+
+    rng = np.random.default_rng(103)
+    return [
+        Case("the lesson's recession: 27.6 % -> 50 % churn", ([0.2, 0.5, 0.9], 0.276, 0.5)),
+        Case("an unchanged rate changes nothing", ([0.1, 0.6], 0.3, 0.3)),
+        Case("a falling rate lowers every probability", ([0.2, 0.5, 0.8], 0.4, 0.1)),
+        Case("0 and 1 stay where they are", ([0.0, 1.0, 0.3], 0.2, 0.6)),
+        Case("500 predictions, rate from 10 % to 25 %", (rng.beta(1, 6, 500), 0.1, 0.25)),
+    ]
+
+
+def _prior_hidden(rng) -> list[Case]:
+    cases = []
+    for _ in range(5):
+        train_rate, new_rate = (float(r) for r in rng.uniform(0.05, 0.95, 2))
+        cases.append(Case("random rates", (rng.random(int(rng.integers(5, 400))), train_rate, new_rate)))
+    return cases
+
+
+def _prior_swapped(probabilities, train_rate, new_rate):
+    from course_lib.simulate import prior_corrected
+
+    return prior_corrected(probabilities, new_rate, train_rate)
+
+
+def _prior_positive_only(probabilities, train_rate, new_rate):
+    import numpy as np
+
+    positive = new_rate / train_rate * np.asarray(probabilities, dtype=float)
+    return positive / (positive + 1 - np.asarray(probabilities, dtype=float))
+
+
+def _prior_scaled(probabilities, train_rate, new_rate):
+    import numpy as np
+
+    return new_rate / train_rate * np.asarray(probabilities, dtype=float)
+
+
+def _prior_shifted(probabilities, train_rate, new_rate):
+    import numpy as np
+
+    return np.clip(np.asarray(probabilities, dtype=float) + new_rate - train_rate, 0, 1)
+
+
+register(
+    Exercise(
+        id="01.prior_correction",
+        title="Correct a model's probabilities for a known new positive rate",
+        kind="function",
+        reference="course_lib.simulate:prior_corrected",
+        public_cases=_prior_public,
+        hidden_cases=_prior_hidden,
+        returns="numpy.ndarray",
+        mistakes=(
+            Mistake(
+                "your correction goes the wrong way: when churn becomes MORE common, every "
+                "customer's churn probability must go UP. Weigh the positive class by "
+                "new_rate / train_rate, not the inverse.",
+                wrong=_prior_swapped,
+            ),
+            Mistake(
+                "you re-weighted the positive class but not the negative one: the stayers' weight "
+                "changes too, by (1 - new_rate) / (1 - train_rate), before you normalise.",
+                wrong=_prior_positive_only,
+            ),
+            Mistake(
+                "scaling p by new_rate / train_rate alone can give values above 1: re-weight both "
+                "classes, then divide by their sum so the result is a probability again.",
+                wrong=_prior_scaled,
+            ),
+            Mistake(
+                "adding the change in base rate to every probability is not Bayes' rule: a customer "
+                "at 0.01 and one at 0.9 do not move by the same amount. Multiply the odds instead.",
+                wrong=_prior_shifted,
+            ),
+        ),
+        hint="weigh the positive class by new_rate / train_rate and the negative class by "
+        "(1 - new_rate) / (1 - train_rate), then normalise: p' = w1 p / (w1 p + w0 (1 - p)).",
     )
 )
 

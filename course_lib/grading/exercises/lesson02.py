@@ -7,6 +7,7 @@ report) have their zero-argument references here, at the end of the module.
 
 from __future__ import annotations
 
+import functools
 import math
 
 from course_lib.grading.registry import Case, Exercise, Mistake, OneOf, register
@@ -373,6 +374,98 @@ register(
             "shares = stats.binned_proportions(reference, current, bins=bins); clip r and c at 1e-4, "
             "divide each by its sum, return float(sum(r * ln(r / c)))."
         ),
+    )
+)
+
+# ---------------------------------------------------------------------------------------------
+# 02.psi_threshold: a PSI alarm threshold for the window sizes at hand (a decision)
+# ---------------------------------------------------------------------------------------------
+
+#: The monitor of the exercise: a reference window of 1000 values, daily windows of 500, 10 bins.
+PSI_WINDOWS = (1000, 500)
+PSI_FALSE_ALARM_RATE = 0.05
+
+
+@functools.lru_cache(maxsize=1)
+def _null_psi() -> tuple:
+    """PSI between seeded pairs of samples of the exercise's sizes from one distribution."""
+    import numpy as np
+
+    from course_lib import stats
+
+    rng = np.random.default_rng(2_002)
+    n, m = PSI_WINDOWS
+    return tuple(stats.psi(rng.normal(size=n), rng.normal(size=m)) for _ in range(4000))
+
+
+def psi_threshold_answer() -> float:
+    """Reference answer of 02.psi_threshold: the 95th percentile of the no-drift PSI."""
+    import numpy as np
+
+    return float(np.quantile(_null_psi(), 1 - PSI_FALSE_ALARM_RATE))
+
+
+def _null_psi_quantile(q: float):
+    def answer() -> float:
+        import numpy as np
+
+        return float(np.quantile(_null_psi(), q))
+
+    return answer
+
+
+def _a_threshold(answer) -> float:
+    """A threshold is one positive number."""
+    if isinstance(answer, bool) or not isinstance(answer, (int, float)) and type(answer).__module__ != "numpy":
+        raise TypeError(f"answer must be one number (a PSI value such as 0.2), got {type(answer).__name__}")
+    try:
+        value = float(answer)
+    except (TypeError, ValueError):
+        raise TypeError(f"answer must be one number (a PSI value such as 0.2), got {answer!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"answer must be a positive PSI value, got {value}")
+    return value
+
+
+_RULE_OF_THUMB_HINT = (
+    "that is a textbook threshold, and it does not depend on the window sizes. With 1000 and 500 "
+    "values the no-drift PSI almost never gets there, so a real shift can hide below it. Simulate "
+    "the PSI of many pairs of samples of these sizes drawn from ONE distribution, and find the "
+    "value that only 5% of them exceed."
+)
+
+register(
+    Exercise(
+        id="02.psi_threshold",
+        title="A PSI alarm threshold that keeps false alarms under 5% for these window sizes",
+        kind="value",
+        reference="course_lib.grading.exercises.lesson02:psi_threshold_answer",
+        public_cases=lambda: [Case("the threshold for a 1000-value reference and 500-value daily windows")],
+        rtol=0.12,
+        normalize=_a_threshold,
+        mistakes=(
+            Mistake(_RULE_OF_THUMB_HINT, wrong=lambda: 0.1),
+            Mistake(_RULE_OF_THUMB_HINT, wrong=lambda: 0.25),
+            Mistake(
+                "about half of the no-drift windows exceed the typical (mean or median) no-drift PSI: "
+                "that threshold would page on every other quiet day. You want the value that only 5% "
+                "of them exceed.",
+                wrong=_null_psi_quantile(0.5),
+            ),
+            Mistake(
+                "that threshold keeps false alarms near 1%, not 5%: it is stricter than asked and "
+                "misses more real drift. The smallest threshold with at most 5% false alarms is lower.",
+                wrong=_null_psi_quantile(0.99),
+            ),
+            Mistake(
+                "95% of the no-drift windows exceed that value: it is the 5th percentile. A threshold "
+                "is crossed by the share of quiet windows ABOVE it.",
+                wrong=_null_psi_quantile(0.05),
+            ),
+        ),
+        hint="draw, say, 1000 pairs (1000 and 500 values) from the same distribution, compute their "
+        "PSI with 10 bins, and take the 95th percentile (or use the chi-squared approximation of "
+        "section 7 with these two sizes).",
     )
 )
 
