@@ -474,11 +474,15 @@ def _finite_values(series: pd.Series) -> tuple[np.ndarray, int]:
     return (values[finite] if missing else values), missing
 
 
-def _present_values(series: pd.Series) -> tuple[np.ndarray, int]:
-    """The non-missing values of a categorical column and how many were missing."""
+def _present_values(series: pd.Series) -> tuple[np.ndarray | pd.Categorical, int]:
+    """The non-missing values of a categorical column and how many were missing.
+
+    A ``category`` column stays a pandas Categorical, so its categories are counted from the
+    integer codes (:func:`course_lib.stats._category_counts`) instead of hashing each value.
+    """
     missing = series.isna().to_numpy()
     count = int(missing.sum())
-    values = series.to_numpy(dtype=object)
+    values = series.array if isinstance(series.dtype, pd.CategoricalDtype) else series.to_numpy(dtype=object)
     return (values[~missing] if count else values), count
 
 

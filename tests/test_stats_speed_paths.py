@@ -194,3 +194,64 @@ def pd_frame(rng, rows, columns, shift=0.0):
     return pd.DataFrame(
         {f"x{i}": rng.normal(shift * (i % 2), 1.0, rows) for i in range(columns)}
     )
+
+
+# --------------------------------------------------------------------------------------------
+# PSI's quantile edges without numpy's partition, and categorical columns from their codes
+
+
+def test_sorted_quantiles_are_numpys_floats():
+    rng = np.random.default_rng(70)
+    for trial in range(600):
+        n = int(rng.integers(1, 3_000))
+        kind = trial % 3
+        sample = rng.normal(0.0, 1.0, n) if kind == 0 else rng.integers(0, 7, n).astype(float)
+        if kind == 2:
+            sample = rng.exponential(1.0, n) * 1e6
+        levels = np.linspace(0.0, 1.0, int(rng.integers(2, 40)) + 1)[1:-1]
+        ordered = np.sort(sample)
+        np.testing.assert_array_equal(stats._sorted_quantiles(ordered, levels), np.quantile(sample, levels))
+
+
+def test_psi_edges_and_values_unchanged_by_the_sorted_path():
+    rng = np.random.default_rng(71)
+    reference, current = rng.normal(0.0, 1.0, 50_000), rng.normal(0.1, 1.2, 40_000)
+    edges = np.unique(np.quantile(reference, np.linspace(0.0, 1.0, 11)[1:-1]))
+    np.testing.assert_array_equal(stats.binned_proportions(reference, current).edges, edges)
+    counts = np.histogram(current, np.concatenate(([-np.inf], edges, [np.inf])))[0]
+    np.testing.assert_array_equal(stats.binned_proportions(reference, current).current, counts / current.size)
+
+
+@pytest.mark.parametrize("dtype", ["category", "str", "object"])
+def test_categorical_report_rows_do_not_depend_on_the_dtype(dtype):
+    import pandas as pd
+
+    rng = np.random.default_rng(72)
+    levels = np.array(["basic", "standard", "premium", "trial"])
+    reference = pd.DataFrame({"plan": rng.choice(levels[:3], 5_000), "region": rng.choice(levels, 5_000)})
+    current = pd.DataFrame({"plan": rng.choice(levels, 4_000, p=[0.2, 0.3, 0.3, 0.2]), "region": rng.choice(levels, 4_000)})
+    current.loc[:9, "plan"] = None  # missing values are counted, not compared
+    expected = drift.drift_report(reference.astype(object), current.astype(object), method="chi2", correction=None)
+    for method in ("chi2", "psi", "js"):
+        ours = drift.drift_report(reference.astype(dtype), current.astype(dtype), method=method, correction=None)
+        if method == "chi2":
+            pd.testing.assert_series_equal(ours.table["pvalue"], expected.table["pvalue"], rtol=1e-12)
+            for name in ("plan", "region"):
+                present = current[name].dropna()
+                table = pd.concat([reference[name].value_counts(), present.value_counts()], axis=1).fillna(0)
+                theirs = scipy.stats.chi2_contingency(table.to_numpy().T)
+                row = ours.table.set_index("column").loc[name]
+                assert row["statistic"] == pytest.approx(theirs.statistic, rel=1e-12)
+        assert ours.table["missing_current"].tolist() == [10 / 4_000, 0.0]
+
+
+def test_categorical_counts_from_codes_match_the_hashed_counts():
+    import pandas as pd
+
+    # A category that appears late, one declared but never used, one only in current.
+    reference = pd.Categorical(list("bbbbcccc") * 500 + ["z"], categories=["a", "b", "c", "z", "unused"])
+    current = pd.Categorical(["q"] + list("ccbb") * 300 + ["a"])
+    ours = stats._category_counts(reference, current)
+    theirs = stats.category_counts(np.asarray(reference, dtype=object), np.asarray(current, dtype=object))
+    assert ours.categories == theirs.categories == ("b", "c", "z", "q", "a")
+    np.testing.assert_array_equal(ours.table, theirs.table)
