@@ -1902,12 +1902,9 @@ def validate_manifest(manifest: str | Mapping[str, Any], kind: str) -> dict:
         raise TypeError(f"manifest must be YAML text or a mapping; got {type(manifest).__name__}")
     if not isinstance(document, dict):
         raise ValueError(f"manifest must hold a YAML mapping (a {kind} resource); got {type(document).__name__}")
-    validator = jsonschema.Draft202012Validator(schemas[kind])
-    errors = sorted(validator.iter_errors(document), key=lambda e: (len(e.path), list(map(str, e.path))))
-    if errors:
-        error = errors[0]
-        where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path).lstrip(".")
-        raise ValueError(f"the {kind} does not follow the schema at {where or 'the top level'}: {error.message}")
+    problem = _schema_problem(document, schemas[kind], kind)
+    if problem:
+        raise ValueError(problem.replace("follow its schema", "follow the schema", 1))
     return document
 
 
@@ -2228,10 +2225,12 @@ def drift_config(
 
 def _schema_problem(document: Any, schema: dict, what: str) -> str | None:
     jsonschema = _require("jsonschema", "schema validation")
-    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(document), key=lambda e: (len(e.path), list(map(str, e.path))))
+    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(document))
     if not errors:
         return None
-    error = errors[0]
+    # best_match descends into oneOf/anyOf to the error that explains the most (a missing field
+    # of the template that was meant, rather than "matches none of the alternatives").
+    error = jsonschema.exceptions.best_match(errors)
     where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path).lstrip(".")
     return f"the {what} does not follow its schema at {where or 'the top level'}: {error.message}"
 
