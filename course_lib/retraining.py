@@ -344,7 +344,7 @@ class RetrainingPolicy:
     --------
     >>> policy = RetrainingPolicy(drift_share=0.5, cooldown=7)
     >>> policy
-    RetrainingPolicy(drift_share=0.5, drift_threshold=0.1, cooldown=7.0, hysteresis=True)
+    RetrainingPolicy(drift_share=0.5, drift_threshold=0.1, cooldown=7.0)
     >>> drifted = Signals(drift_scores={"age": 0.4, "income": 0.3})
     >>> [policy.decide(drifted, now=day).retrain for day in (0, 1, 8)]
     [True, False, False]
@@ -407,27 +407,14 @@ class RetrainingPolicy:
     _SETTINGS = ("drift_share", "drift_threshold", "max_drift_score", "min_accuracy", "max_accuracy_drop", "max_latency",
                  "max_error_rate", "min_business_metric", "every", "min_samples", "cooldown",
                  "hysteresis", "max_retrains", "budget_period", "min_label_coverage")  # fmt: skip
-    # Shown in the repr even at their defaults, because they change how the triggers behave.
-    _ALWAYS_SHOWN = ("cooldown", "hysteresis")
 
     def __repr__(self) -> str:
-        defaults = {"drift_threshold": 0.1, "min_samples": 0, "min_label_coverage": 0.0}
-        shown = []
-        for name in self._SETTINGS:
-            value = getattr(self, name)
-            if value is None or (name in defaults and value == defaults[name] and not (name == "drift_threshold" and self.drift_share is not None)):
-                continue
-            if name == "cooldown" and value == 0 and not self._any_trigger():
-                continue
-            if name == "hysteresis" and not self._any_trigger():
-                continue
-            shown.append(f"{name}={value!r}")
+        # Settings at their defaults are left out, except drift_threshold next to drift_share.
+        hidden = {"drift_threshold": 0.1 if self.drift_share is None else object(), "min_samples": 0, "cooldown": 0.0,
+                  "hysteresis": True, "min_label_coverage": 0.0}  # fmt: skip
+        shown = [f"{name}={getattr(self, name)!r}" for name in self._SETTINGS
+                 if getattr(self, name) is not None and not (name in hidden and getattr(self, name) == hidden[name])]  # fmt: skip
         return f"RetrainingPolicy({', '.join(shown)})"
-
-    def _any_trigger(self) -> bool:
-        return any(value is not None for value in (self.drift_share, self.max_drift_score, self.min_accuracy,
-                                                   self.max_accuracy_drop, self.max_latency,
-                                                   self.max_error_rate, self.min_business_metric, self.every))  # fmt: skip
 
     def reset(self) -> None:
         """Forget every retrain and trigger state (back to how the policy was built)."""
@@ -1468,7 +1455,7 @@ class PolicyComparison:
             line, = ax.plot(group["day"], group["accuracy"].rolling(window, min_periods=1).mean(), label=name, linewidth=1.4)
             retrained = group.loc[group["retrained"], "day"]
             ax.scatter(retrained, group["accuracy"].rolling(window, min_periods=1).mean()[group["retrained"]],
-                       color=line.get_color(), marker="v", s=22, zorder=3)  # fmt: skip
+                       color=line.get_color(), marker="v", s=40, edgecolor="white", linewidth=0.5, zorder=3)  # fmt: skip
         ax.set(title=f"Accuracy per policy ({window}-day rolling mean; triangles = retrains)", xlabel="day",
                ylabel="accuracy")  # fmt: skip
         ax.legend(loc="lower left", ncol=len(self.summary), fontsize="small")

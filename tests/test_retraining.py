@@ -235,7 +235,8 @@ def test_reset_forgets_history_and_repr_is_readable():
     assert policy.retrain_times == (0.0,)
     policy.reset()
     assert policy.retrain_times == () and policy.decide(LOW, now=1).retrain
-    assert repr(policy) == "RetrainingPolicy(min_accuracy=0.78, cooldown=7.0, hysteresis=True)"
+    assert repr(policy) == "RetrainingPolicy(min_accuracy=0.78, cooldown=7.0)"
+    assert repr(RetrainingPolicy(every=30, hysteresis=False)) == "RetrainingPolicy(every=30.0, hysteresis=False)"
     assert repr(RetrainingPolicy()) == "RetrainingPolicy()"
 
 
