@@ -221,6 +221,13 @@ class ZTestResult:
     def __iter__(self) -> Iterator[float]:
         return iter((self.statistic, self.pvalue))
 
+    def __repr__(self) -> str:
+        return (
+            f"ZTestResult(statistic={self.statistic:.4g}, pvalue={self.pvalue:.4g}, rate_a={self.rate_a:.4g}, "
+            f"rate_b={self.rate_b:.4g}, difference={self.difference:.4g}, "
+            f"ci=[{self.ci_low:.4g}, {self.ci_high:.4g}], relative_lift={self.relative_lift:.4g}, alpha={self.alpha:g})"
+        )
+
     @property
     def significant(self) -> bool:
         """Whether ``pvalue < alpha``."""
@@ -522,6 +529,12 @@ class ShiftInterval:
 
     def __iter__(self) -> Iterator[float]:
         return iter((self.estimate, self.low, self.high))
+
+    def __repr__(self) -> str:
+        return (
+            f"ShiftInterval(estimate={self.estimate:.4g}, low={self.low:.4g}, high={self.high:.4g}, "
+            f"confidence={self.confidence:g})"
+        )
 
 
 # Up to this many pairwise differences they are formed explicitly; beyond it, order statistics
