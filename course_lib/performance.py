@@ -40,6 +40,7 @@ __all__ = [
     "RollingPerformance",
     "LabelJoin",
     "join_delayed_labels",
+    "label_coverage",
     "AccuracyEstimate",
     "estimate_accuracy",
 ]
@@ -358,6 +359,39 @@ def join_delayed_labels(
     coverage = counts["labelled"] / len(table) if len(table) else math.nan
     missing = table[table["status"].isin(["late", "missing"])].reset_index(drop=True)
     return LabelJoin(table.reset_index(drop=True), coverage, counts, missing, orphans)
+
+
+def label_coverage(predictions: Any, labels: Any, as_of: Any, max_delay: Any) -> float:
+    """Share of the predictions made by ``as_of`` whose label is known then, within ``max_delay``.
+
+    The number a monitoring dashboard should show next to any labelled metric: how much of the
+    traffic the metric actually covers. Both tables key predictions by an ``id`` column and
+    carry a ``time`` column (when the prediction was made, when the label arrived).
+
+    Parameters
+    ----------
+    predictions, labels : pandas.DataFrame
+        Columns ``id`` and ``time`` (labels may have more, e.g. ``label``).
+    as_of : number or datetime
+        The moment the dashboard is looked at.
+    max_delay : number or timedelta
+        A label arriving later than this after its prediction does not count.
+
+    Returns
+    -------
+    float
+        nan when no prediction was made by ``as_of``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> predictions = pd.DataFrame({"id": [1, 2, 3, 4], "time": [0, 1, 2, 9]})
+    >>> labels = pd.DataFrame({"id": [1, 2, 3], "time": [3, 12, 4]})
+    >>> label_coverage(predictions, labels, as_of=10, max_delay=7)
+    0.5
+    """
+    labels = labels.assign(label=np.nan) if "label" not in getattr(labels, "columns", ()) else labels
+    return float(join_delayed_labels(predictions, labels, key="id", max_delay=max_delay, as_of=as_of).coverage)
 
 
 # ---------------------------------------------------------------------- label-free estimates

@@ -55,6 +55,7 @@ __all__ = [
     "DetectorScore",
     "detect",
     "evaluate_detector",
+    "page_hinkley_statistic",
 ]
 
 _INF = math.inf
@@ -472,6 +473,47 @@ class PageHinkley(DriftDetector):
             self.drift_detected = True
             return True
         return False
+
+
+def page_hinkley_statistic(stream: Iterable[float], delta: float = 0.005, alpha: float = 1 - 0.0001) -> np.ndarray:
+    """Page-Hinkley's statistic for an increase, after each element of a stream.
+
+    The statistic :class:`PageHinkley` compares with its threshold in mode "up", without the
+    threshold and the restart: with the running mean x̄_t (including x_t),
+    ``U_t = alpha * U_{t-1} + (x_t - x̄_t) - delta`` (U_0 = 0) and the statistic is
+    ``U_t - min(U_1, ..., U_t)``.
+
+    Parameters
+    ----------
+    stream : array_like
+        1-D, finite numbers (may be empty).
+    delta : float, default 0.005
+    alpha : float, default 1 - 0.0001
+        As in :class:`PageHinkley`.
+
+    Returns
+    -------
+    numpy.ndarray
+        One value per element, each >= 0.
+
+    Examples
+    --------
+    >>> page_hinkley_statistic([1.0, 2.0, 3.0, 10.0, 10.0], delta=0.5, alpha=1.0)
+    array([ 0. ,  0. ,  0.5,  6. , 10.3])
+    """
+    values = _stream_values(stream, None)
+    delta = check_number(delta, "delta", minimum=0)
+    alpha = check_number(alpha, "alpha", minimum=0, strict=True, maximum=1)
+    statistic = np.empty(len(values))
+    n = mean = cumulative = 0.0
+    lowest = _INF
+    for index, x in enumerate(values):
+        n += 1.0
+        mean += (1.0 / n) * (x - mean)
+        cumulative = alpha * cumulative + (x - mean) - delta
+        lowest = min(lowest, cumulative)
+        statistic[index] = cumulative - lowest
+    return statistic
 
 
 # ---------------------------------------------------------------------------------- DDM, EDDM
