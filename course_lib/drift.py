@@ -72,10 +72,13 @@ _METHODS_FOR_KIND = {
     "categorical": ("chi2", "psi", "js"),
 }
 # Distances flag drift at or above these values ("wasserstein" is the normalised distance).
-# 0.1 for all three follows Evidently's defaults; PSI's classic "moderate shift" band starts there.
+# Evidently uses 0.1 for the same three, but its values are not these: see drift_report's Notes
+# (its Jensen-Shannon distance is in natural-log units, 0.8326 times this base-2 one, and its
+# PSI and JS bin numeric columns differently). PSI's classic "moderate shift" band starts at 0.1.
 DEFAULT_THRESHOLDS = {"wasserstein": 0.1, "psi": 0.1, "js": 0.1}
-# method="auto" tests columns with at most this many values per side and measures a distance
-# above it: with more data a test flags shifts too small to matter (see lesson 02).
+# method="auto" tests columns with at most this many values on each side and measures a
+# distance above it: with more data a test flags shifts too small to matter (see lesson 02).
+# Evidently's cut-off is also 1000, but on the reference's size alone.
 AUTO_TEST_MAX_N = 1000
 
 _TABLE_COLUMNS = [
@@ -599,12 +602,36 @@ def drift_report(
     -------
     DriftReport
 
+    Notes
+    -----
+    The size-based choice and the 0.1 thresholds resemble Evidently's defaults (its
+    ``DataDriftPreset``, version 0.7), but the values differ, so the same column can be flagged
+    by one and not the other:
+
+    * Jensen-Shannon: base 2 here (so the distance lies in [0, 1]), the natural log in
+      Evidently (scipy's default), whose value is this one times sqrt(ln 2) = 0.8326:
+      with the same 0.1 threshold, a column with a base-2 distance between 0.100 and 0.120 is
+      drifted here and not there. Pass ``thresholds={"js": 0.1201}`` for Evidently's rule.
+    * Binning of numeric columns for PSI and JS: 10 bins at the reference's deciles here;
+      equal-width bins over both samples, as many as Sturges' rule gives, in Evidently (its
+      ``get_binned_data``). Categorical columns are counted per category in both. Empty
+      shares are clipped at 1e-4 here; Evidently replaces zeros by 1e-4 (or by a millionth of
+      the smallest share when that is below 1e-4) and keeps small shares as they are.
+    * Wasserstein: both divide by the reference's standard deviation (``ddof=0``); for a
+      constant reference Evidently divides by 0.001, this report gives 0 or ``inf``.
+    * ``"auto"``: both test up to 1000 values and measure a distance above, but Evidently
+      counts the reference only (here the larger side), measures categorical columns with
+      Jensen-Shannon (here PSI), uses a two-proportion z-test for binary columns (here
+      chi-squared with Yates' correction), and treats numeric columns with at most 5 distinct
+      values as categorical.
+
     References
     ----------
     .. [1] Rabanser, S., Günnemann, S., Lipton, Z. C. (2019). "Failing loudly: an empirical
        study of methods for detecting dataset shift." NeurIPS.
-    .. [2] Evidently AI, "Data drift: default detection methods"
-       (docs.evidentlyai.com), for the size-based choice and the thresholds.
+    .. [2] Evidently AI, ``evidently/legacy/calculations/stattests`` (``registry.py``,
+       ``jensenshannon.py``, ``psi.py``, ``wasserstein_distance_norm.py``, ``utils.py``),
+       version 0.7.23: the defaults compared in the Notes.
 
     Examples
     --------
