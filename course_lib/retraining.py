@@ -960,7 +960,7 @@ class ModelRegistry:
                 try:
                     fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
                     locked = True
-                except OSError:  # Pyodide's in-memory file system: one process, nothing to exclude
+                except (OSError, NotImplementedError):  # e.g. Pyodide's in-memory file system: one process
                     pass
             try:
                 yield

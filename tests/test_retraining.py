@@ -448,6 +448,15 @@ def test_two_writer_processes_lose_nothing(tmp_path):
     assert sorted((m["writer"], m["i"]) for m in loaded) == sorted((w, i) for w in "ab" for i in range(per_writer))
 
 
+def test_without_fcntl_the_registry_still_works_for_one_process(tmp_path, monkeypatch):
+    # As in Pyodide or on Windows: no inter-process lock, every write still atomic.
+    monkeypatch.setitem(sys.modules, "fcntl", None)
+    registry = ModelRegistry(tmp_path)
+    assert [registry.register("churn", {"i": i}).version for i in range(3)] == [1, 2, 3]
+    registry.promote("churn", 3)
+    assert registry.load("churn") == {"i": 2}
+
+
 # --- the simulation ---------------------------------------------------------------------------
 
 
