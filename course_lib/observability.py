@@ -238,7 +238,11 @@ class JsonFormatter(logging.Formatter):
             payload["exception"] = self.formatException(record.exc_info)
         elif record.exc_text:
             payload["exception"] = record.exc_text
-        return json.dumps(_jsonable(payload), ensure_ascii=False, allow_nan=False)
+        try:
+            # Most records hold plain values: encode them directly, convert only when needed.
+            return json.dumps(payload, ensure_ascii=False, allow_nan=False)
+        except (TypeError, ValueError):
+            return json.dumps(_jsonable(payload), ensure_ascii=False, allow_nan=False)
 
 
 def prediction_logger(
