@@ -46,6 +46,8 @@ __all__ = [
     "feedback_loop",
     "mystery_shifts",
     "mystery_streams",
+    "correlated_pair",
+    "mystery_joint_batches",
 ]
 
 NUMERIC_FEATURES = ("age", "income", "tenure_months", "support_calls")
@@ -583,3 +585,72 @@ def mystery_streams(n: int = 1500, *, seed: int | np.random.Generator = 2024) ->
         name: drift_stream(n, pattern=pattern, levels=(0.0, 3.0, 0.0, 3.0), noise=0.6, seed=rng, **knobs).values
         for name, (pattern, knobs) in _MYSTERY_STREAMS.items()
     }
+
+
+def correlated_pair(
+    n: int,
+    *,
+    correlation: float = 0.8,
+    shift: tuple[float, float] = (0.0, 0.0),
+    seed: int | np.random.Generator = 0,
+) -> pd.DataFrame:
+    """Two standard-normal features with a given correlation: the smallest multivariate world.
+
+    Lesson 02 uses it to show drift that no univariate test sees: flip the sign of the
+    correlation and each column keeps exactly its distribution, while the pair does not.
+
+    Parameters
+    ----------
+    n : int
+        Rows.
+    correlation : float
+        Pearson correlation of the two columns, in [-1, 1].
+    shift : (float, float)
+        Added to the means of ``x1`` and ``x2``.
+    seed : int or numpy.random.Generator
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``x1`` and ``x2``.
+
+    Examples
+    --------
+    >>> pair = correlated_pair(20_000, correlation=-0.8, seed=1)
+    >>> round(float(pair["x1"].corr(pair["x2"])), 2)
+    -0.8
+    """
+    n = check_int(n, "n", minimum=1)
+    correlation = check_number(correlation, "correlation", minimum=-1.0, maximum=1.0)
+    if len(shift) != 2:
+        raise ValueError(f"shift must hold two numbers (x1, x2), got {shift!r}")
+    shift = (check_number(shift[0], "shift[0]"), check_number(shift[1], "shift[1]"))
+    rng = _rng(seed)
+    first = rng.standard_normal(n)
+    second = correlation * first + np.sqrt(1.0 - correlation**2) * rng.standard_normal(n)
+    return pd.DataFrame({"x1": first + shift[0], "x2": second + shift[1]})
+
+
+# The answer key of lesson 02's joint-drift puzzle, next to its generator (as for lesson 01).
+_MYSTERY_JOINT = {
+    "P": ("joint", {"correlation": -0.8}),
+    "Q": ("marginal", {"correlation": 0.8, "shift": (0.3, 0.0)}),
+    "R": ("none", {"correlation": 0.8}),
+}
+
+
+def mystery_joint_batches(n: int = 1000, *, seed: int | np.random.Generator = 2025) -> dict[str, pd.DataFrame]:
+    """Three batches ``"P"``, ``"Q"``, ``"R"`` to compare with ``correlated_pair(n, seed=0)``.
+
+    The puzzle of exercise ``02.joint_drift``: one batch has not drifted, one has drifted in a
+    single column (a univariate test sees it), and one has drifted only in the joint
+    distribution (each column alone looks the same). Each occurs exactly once.
+
+    Examples
+    --------
+    >>> sorted(mystery_joint_batches(50))
+    ['P', 'Q', 'R']
+    """
+    n = check_int(n, "n", minimum=10)
+    rng = _rng(seed)
+    return {name: correlated_pair(n, seed=rng, **knobs) for name, (_, knobs) in _MYSTERY_JOINT.items()}

@@ -9,6 +9,7 @@ Case factories import numpy when called, so listing these ids stays light.
 
 from __future__ import annotations
 
+from course_lib.grading.exercises.puzzles import called, entry_cases, misspelt, not_a_word, relabelled, word
 from course_lib.grading.registry import Case, EntriesOneOf, Exercise, Mistake, register
 
 
@@ -185,77 +186,21 @@ def drift_pattern_answer() -> dict:
     return {name: pattern for name, (pattern, _) in _MYSTERY_STREAMS.items()}
 
 
-def _word(got, key: str) -> str | None:
-    """The learner's word for ``key``, normalised, or None when there is none."""
-    if not isinstance(got, dict) or not isinstance(got.get(key), str):
-        return None
-    return got[key].strip().lower()
-
-
-def _entry_cases(answer_key, noun: str):
-    """One case per entry of the answer dict, so each wrong entry costs one case."""
-
-    def cases() -> list[Case]:
-        return [Case(f"{noun} {key}", entry=key) for key in answer_key()]
-
-    return cases
-
-
-def _not_a_word(allowed: tuple[str, ...]):
-    """A mistake test: the entry of this case is missing or not one of ``allowed``."""
-
-    def test(case: Case, got) -> bool:
-        return _word(got, case.entry) not in allowed
-
-    return test
-
-
-def _called(truth: str, wrong: tuple[str, ...], answer_key):
-    """A mistake test: this case's entry is truly ``truth`` and was answered as one of ``wrong``."""
-
-    def test(case: Case, got) -> bool:
-        key = case.entry
-        return answer_key()[key] == truth and _word(got, key) in wrong
-
-    return test
-
-
-def _relabelled(answer_key, truth: str, wrong: str):
-    """The right answer except that the entry that is truly ``truth`` is answered ``wrong``."""
-
-    def answer() -> dict:
-        result = answer_key()
-        key = next(name for name, word in result.items() if word == truth)
-        result[key] = wrong
-        return result
-
-    return answer
-
-
-def _misspelt(answer_key, word: str):
-    """The right answer with every entry replaced by ``word`` (not one of the options)."""
-
-    def answer() -> dict:
-        return {key: word for key in answer_key()}
-
-    return answer
-
-
 register(
     Exercise(
         id="01.shift_kind",
         title="Which shift does each of the batches A, B and C show?",
         kind="value",
         reference="course_lib.grading.exercises.lesson01:shift_kind_answer",
-        public_cases=_entry_cases(shift_kind_answer, "batch"),
+        public_cases=entry_cases(shift_kind_answer, "batch"),
         reveal_expected=False,
         normalize=EntriesOneOf(*_SHIFT_KINDS),
         mistakes=(
             Mistake(
                 'answer with a dict {"A": ..., "B": ..., "C": ...} whose values are exactly '
                 '"covariate", "prior" or "concept" (label shift is called "prior" here).',
-                wrong=_misspelt(shift_kind_answer, "label shift"),
-                test=_not_a_word(_SHIFT_KINDS),
+                wrong=misspelt(shift_kind_answer, "label shift"),
+                test=not_a_word(_SHIFT_KINDS),
             ),
             Mistake(
                 "look at this batch class by class: compare its churners with the reference "
@@ -263,23 +208,23 @@ register(
                 "did and what moved is the mix of the classes (the positive rate), with the "
                 "model's probabilities too low for everyone, ask which distribution changed: P(X), "
                 "P(Y) or P(Y | X)?",
-                wrong=_relabelled(shift_kind_answer, "prior", "covariate"),
-                test=_called("prior", ("covariate", "concept"), shift_kind_answer),
+                wrong=relabelled(shift_kind_answer, "prior", "covariate"),
+                test=called("prior", ("covariate", "concept"), shift_kind_answer),
             ),
             Mistake(
                 "in this batch the features moved within each class too (its churners differ from "
                 "the reference churners), and the model's reliability curve still follows the "
                 "diagonal. Which of P(X), P(Y) and P(Y | X) moved, and which held?",
-                wrong=_relabelled(shift_kind_answer, "covariate", "prior"),
-                test=_called("covariate", ("prior", "concept"), shift_kind_answer),
+                wrong=relabelled(shift_kind_answer, "covariate", "prior"),
+                test=called("covariate", ("prior", "concept"), shift_kind_answer),
             ),
             Mistake(
                 "this batch's features, over all customers, look just like the reference, yet the "
                 "model's predictions no longer match the outcomes (a flat reliability curve, a low "
                 "AUC): the same X now leads to a different Y. Which kind of shift can no look at "
                 "the inputs alone reveal?",
-                wrong=_relabelled(shift_kind_answer, "concept", "covariate"),
-                test=_called("concept", ("covariate", "prior"), shift_kind_answer),
+                wrong=relabelled(shift_kind_answer, "concept", "covariate"),
+                test=called("concept", ("covariate", "prior"), shift_kind_answer),
             ),
         ),
         hint="for each batch ask, in order: did P(X) move? did P(X | Y) move within each class? "
@@ -294,23 +239,23 @@ register(
         title="Which drift pattern does each of the streams W, X, Y and Z follow?",
         kind="value",
         reference="course_lib.grading.exercises.lesson01:drift_pattern_answer",
-        public_cases=_entry_cases(drift_pattern_answer, "stream"),
+        public_cases=entry_cases(drift_pattern_answer, "stream"),
         reveal_expected=False,
         normalize=EntriesOneOf(*_PATTERNS),
         mistakes=(
             Mistake(
                 'answer with a dict {"W": ..., "X": ..., "Y": ..., "Z": ...} whose values are exactly '
                 '"abrupt", "gradual", "incremental" or "recurring".',
-                wrong=_misspelt(drift_pattern_answer, "sudden"),
-                test=_not_a_word(_PATTERNS),
+                wrong=misspelt(drift_pattern_answer, "sudden"),
+                test=not_a_word(_PATTERNS),
             ),
             Mistake(
                 "look at the points during the change, not at the window means (they form a ramp "
                 "either way): do you see two separate bands of points taking turns, the new one "
                 "ever denser, or one band sliding from the old level to the new one?",
-                wrong=_relabelled(drift_pattern_answer, "gradual", "incremental"),
+                wrong=relabelled(drift_pattern_answer, "gradual", "incremental"),
                 test=lambda case, got: (
-                    (drift_pattern_answer()[case.entry], _word(got, case.entry))
+                    (drift_pattern_answer()[case.entry], word(got, case.entry))
                     in {("gradual", "incremental"), ("incremental", "gradual")}
                 ),
             ),
@@ -318,14 +263,14 @@ register(
                 "follow this stream to its end: after the change, does it stay at its new level, or "
                 "does it go back to the old one (and leave it again)? Which pattern makes old models "
                 "worth keeping?",
-                wrong=_relabelled(drift_pattern_answer, "recurring", "abrupt"),
-                test=_called("recurring", ("abrupt", "gradual", "incremental"), drift_pattern_answer),
+                wrong=relabelled(drift_pattern_answer, "recurring", "abrupt"),
+                test=called("recurring", ("abrupt", "gradual", "incremental"), drift_pattern_answer),
             ),
             Mistake(
                 "this stream changes once, at one moment, and then stays where it went: it never "
                 "goes back, and there is no period where two levels mix or one slides.",
-                wrong=_relabelled(drift_pattern_answer, "abrupt", "recurring"),
-                test=_called("abrupt", ("recurring", "gradual", "incremental"), drift_pattern_answer),
+                wrong=relabelled(drift_pattern_answer, "abrupt", "recurring"),
+                test=called("abrupt", ("recurring", "gradual", "incremental"), drift_pattern_answer),
             ),
         ),
         hint="look at each stream around its change: one jump, jumps back and forth, two bands "

@@ -10,7 +10,8 @@ from __future__ import annotations
 import functools
 import math
 
-from course_lib.grading.registry import Case, Exercise, Mistake, OneOf, register
+from course_lib.grading.exercises.puzzles import called, entry_cases, misspelt, not_a_word, relabelled
+from course_lib.grading.registry import Case, EntriesOneOf, Exercise, Mistake, OneOf, register
 
 # ---------------------------------------------------------------------------------------------
 # 02.ks_statistic: the two-sample KS statistic from the two ECDFs
@@ -710,5 +711,98 @@ register(
             ),
         ),
         hint="list the names in the `column` column whose pvalue_adjusted is below 0.05, top to bottom.",
+    )
+)
+
+# ---------------------------------------------------------------------------------------------
+# 02.joint_drift: which batch drifted in one column, which only jointly (a diagnosis)
+# ---------------------------------------------------------------------------------------------
+
+_JOINT_KINDS = ("none", "marginal", "joint")
+
+
+def joint_drift_answer() -> dict:
+    """Which kind of drift each batch of :func:`course_lib.simulate.mystery_joint_batches` shows."""
+    from course_lib.simulate import _MYSTERY_JOINT
+
+    return {name: kind for name, (kind, _) in _MYSTERY_JOINT.items()}
+
+
+register(
+    Exercise(
+        id="02.joint_drift",
+        title="Which batch has no drift, drift in one column, or drift in the joint distribution only?",
+        kind="value",
+        reference="course_lib.grading.exercises.lesson02:joint_drift_answer",
+        public_cases=entry_cases(joint_drift_answer, "batch"),
+        reveal_expected=False,
+        normalize=EntriesOneOf(*_JOINT_KINDS),
+        mistakes=(
+            Mistake(
+                'answer with a dict {"P": ..., "Q": ..., "R": ...} whose values are exactly "none", '
+                '"marginal" or "joint".',
+                wrong=misspelt(joint_drift_answer, "correlation"),
+                test=not_a_word(_JOINT_KINDS),
+            ),
+            Mistake(
+                "for this batch the per-column tests pass, yet the multivariate tests (MMD, the domain "
+                "classifier) reject with a tiny p-value. Plot x1 against x2: is the cloud still "
+                "tilted the same way?",
+                wrong=relabelled(joint_drift_answer, "joint", "none"),
+                test=called("joint", ("none", "marginal"), joint_drift_answer),
+            ),
+            Mistake(
+                "in this batch a per-column test already rejects (look at its KS p-values): the change "
+                "shows in one column on its own, not only in how the columns move together.",
+                wrong=relabelled(joint_drift_answer, "marginal", "joint"),
+                test=called("marginal", ("none", "joint"), joint_drift_answer),
+            ),
+            Mistake(
+                "in this batch neither the per-column tests nor the multivariate ones find anything "
+                "beyond chance: with a p-value well above 0.05 everywhere, call nothing.",
+                wrong=relabelled(joint_drift_answer, "none", "joint"),
+                test=called("none", ("marginal", "joint"), joint_drift_answer),
+            ),
+        ),
+        hint="for each batch, first test each column alone (KS), then the pair (MMD or a domain "
+        "classifier), and compare what the two kinds of test say.",
+    )
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# 02.reference_choice: which reference window for a weekly-seasonal feature (a decision)
+# ---------------------------------------------------------------------------------------------
+
+
+def reference_choice_answer() -> str:
+    """Reference answer of 02.reference_choice."""
+    return "seasonal"
+
+
+register(
+    Exercise(
+        id="02.reference_choice",
+        title="The reference window for a feature with a weekly pattern",
+        kind="value",
+        reference="course_lib.grading.exercises.lesson02:reference_choice_answer",
+        public_cases=lambda: [Case("the reference for the weekly-seasonal monitor")],
+        reveal_expected=False,
+        normalize=OneOf("fixed", "sliding", "seasonal"),
+        mistakes=(
+            Mistake(
+                "the training window mixes weekdays and weekends, so every single day differs from "
+                "that mixture: count its alarms in the weeks BEFORE the real shift. A reference must "
+                "hold the same mix of conditions as the window it is compared with.",
+                wrong=lambda: "fixed",
+            ),
+            Mistake(
+                "yesterday as the reference flags every Saturday and every Monday, and once the real "
+                "shift has happened it becomes the new normal within a day: count its alarms in the "
+                "weeks AFTER the shift. Which reference compares like with like and stays put?",
+                wrong=lambda: "sliding",
+            ),
+        ),
+        hint='answer with one of the strings "fixed", "sliding" or "seasonal".',
     )
 )
