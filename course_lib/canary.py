@@ -1108,6 +1108,8 @@ class RolloutController:
             if breaks(value):
                 broken.append(f"{label} {value:g}{unit} {limit}")
         verdict = health.get("verdict")
+        if isinstance(verdict, CanaryJudgement):
+            verdict = verdict.verdict
         if verdict is None:
             missing.append("no canary verdict")
         else:
@@ -1125,7 +1127,8 @@ class RolloutController:
         ----------
         health : mapping
             ``error_rate`` (0-1), ``p95_latency_ms``, ``accuracy`` (0-1) and ``verdict``
-            ("Pass", "Marginal" or "Fail"); a value that is None or NaN counts as missing.
+            ("Pass", "Marginal" or "Fail", or the :class:`CanaryJudgement` itself); a value that
+            is None or NaN counts as missing.
 
         Raises
         ------

@@ -13,6 +13,8 @@ import sys
 import numpy as np
 import pytest
 import scipy.stats
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from course_lib import canary
 from course_lib.canary import MetricSpec, RolloutController, judge
@@ -372,6 +374,30 @@ def test_interval_is_where_scipys_mann_whitney_test_stops_rejecting(confidence):
     assert shift.low < shift.estimate < shift.high
 
 
+samples = st.lists(st.one_of(st.floats(-1e3, 1e3), st.sampled_from([0.0, 1.0, 2.5])), min_size=3, max_size=30)
+
+
+@settings(max_examples=60, deadline=None)
+@given(samples, samples, st.floats(-50, 50), st.floats(0.1, 10))
+def test_shift_moves_with_the_canary_and_scales_with_the_unit(baseline, sample, offset, scale):
+    """Hodges-Lehmann and its interval are shift- and scale-equivariant: they are order statistics
+    of the pairwise differences."""
+    base = canary.mann_whitney_shift(baseline, sample, confidence=0.9)
+    assert base.low <= base.estimate <= base.high
+    moved = canary.mann_whitney_shift(baseline, np.array(sample) + offset, confidence=0.9)
+    scaled = canary.mann_whitney_shift(np.array(baseline) * scale, np.array(sample) * scale, confidence=0.9)
+    assert moved.estimate == pytest.approx(base.estimate + offset, abs=1e-6)
+    assert scaled.estimate == pytest.approx(base.estimate * scale, rel=1e-9, abs=1e-9)
+    if math.isfinite(base.low):
+        assert scaled.high == pytest.approx(base.high * scale, rel=1e-9, abs=1e-9)
+        # The interval's rank depends on the ties of the pooled sample (the tie correction), so
+        # the shift carries it along only when moving the canary creates or breaks no tie.
+        ties_before = np.unique(baseline + sample, return_counts=True)[1]
+        ties_after = np.unique(baseline + list(np.array(sample) + offset), return_counts=True)[1]
+        if sorted(ties_before) == sorted(ties_after):
+            assert moved.low == pytest.approx(base.low + offset, abs=1e-6)
+
+
 def test_interval_too_small_for_the_confidence_is_infinite():
     shift = canary.mann_whitney_shift([1.0, 2.0], [3.0, 4.0], confidence=0.98)
     assert (shift.low, shift.high) == (-math.inf, math.inf) and shift.estimate == 2.0
@@ -582,6 +608,16 @@ def test_marginal_or_missing_data_holds_and_too_many_holds_roll_back():
     rollout.observe({**HEALTHY, "verdict": None})
     decision = rollout.observe({**HEALTHY, "verdict": None})
     assert decision.action == "rollback" and "3 holds in a row" in decision.reason
+
+
+def test_the_judgement_itself_can_stand_for_its_verdict():
+    rng = np.random.default_rng(12)
+    base, cand = _steady(rng), _steady(rng)
+    cand["cpu"] = cand["cpu"] + 20
+    judgement = judge(base, cand, metrics=SPECS, group_weights={"system": 90})
+    assert judgement.verdict == "Fail"
+    decision = RolloutController().observe({**HEALTHY, "verdict": judgement})
+    assert decision.action == "rollback" and "verdict Fail" in decision.reason
 
 
 def test_a_broken_gate_wins_over_missing_data():
