@@ -333,7 +333,7 @@ register(
             ),
             Mistake(
                 "a CloudEvent needs the required context attributes id, source, specversion and "
-                "type; the SDK refuses an event without them.",
+                "type; a receiver refuses an event without them (and a missing id must not be invented on the way).",
                 wrong=_pack_with("cloudevent", "id: 5b7d7c1e-perf-0001\n", ""),
             ),
             Mistake(
