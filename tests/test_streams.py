@@ -395,3 +395,18 @@ def test_evaluate_detector_rejects_bad_arguments():
         streams.evaluate_detector(streams.ADWIN, np.zeros(100), 50)
     with pytest.raises(TypeError, match="make_detector\\(\\) must be a drift detector"):
         streams.evaluate_detector(lambda: None, runs, 50)
+
+
+def test_page_hinkley_statistic_is_the_up_detectors_statistic_and_checks_its_input():
+    values = mean_shift_stream(6, sizes=(300, 300), means=(0.0, 0.7), scales=(1.0, 1.0))
+    detector = streams.PageHinkley(mode="up", threshold=1e9, alpha=0.99, delta=0.02)
+    trajectory = []
+    for value in values:
+        detector.update(value)
+        trajectory.append(detector.statistic)
+    assert streams.page_hinkley_statistic(values, delta=0.02, alpha=0.99).tolist() == trajectory
+    assert streams.page_hinkley_statistic([]).shape == (0,)
+    with pytest.raises(ValueError, match="NaN"):
+        streams.page_hinkley_statistic([1.0, math.nan])
+    with pytest.raises(ValueError, match="alpha"):
+        streams.page_hinkley_statistic([1.0], alpha=0)
