@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pytest
+import scipy.stats
 
 from course_lib import canary
 from course_lib.grading import answer_or_reference, get_exercise, run_cases
@@ -132,3 +133,35 @@ def test_rollout_answer_spelt_loosely_still_passes():
     loose = {key: f" {value.upper()}" for key, value in lesson04.rollout_actions_answer().items()}
     exercise = get_exercise("04.rollout_actions")
     assert run_cases(exercise, loose, exercise.public_cases()).status == "passed"
+
+
+def test_sample_size_with_the_textbook_shortcut_gets_the_pooled_variance_hint():
+    def shortcut(baseline_rate, mde, alpha=0.05, power=0.8):
+        p1, p2 = baseline_rate, baseline_rate * (1 + mde)
+        z = scipy.stats.norm.ppf(1 - alpha / 2) + scipy.stats.norm.ppf(power)
+        return int(np.ceil(z**2 * (p1 * (1 - p1) + p2 * (1 - p2)) / (p2 - p1) ** 2))
+
+    assert any("pooled variance" in hint for hint in _hints("04.sample_size", shortcut))
+
+
+def test_sample_size_that_rounds_to_nearest_gets_the_rounding_hint():
+    def nearest(baseline_rate, mde, alpha=0.05, power=0.8):
+        p1, p2 = baseline_rate, baseline_rate * (1 + mde)
+        p_bar = (p1 + p2) / 2
+        z_a, z_b = scipy.stats.norm.ppf(1 - alpha / 2), scipy.stats.norm.ppf(power)
+        return int(round(((z_a * np.sqrt(2 * p_bar * (1 - p_bar)) + z_b * np.sqrt(p1 * (1 - p1) + p2 * (1 - p2))) / (p2 - p1)) ** 2))
+
+    exercise = get_exercise("04.sample_size")
+    result = run_cases(exercise, nearest, exercise.public_cases())
+    assert result.status == "failed"
+    assert {o.hint for o in result.outcomes if not o.passed} == {exercise.mistakes[3].hint}
+    assert "Round up" in exercise.mistakes[3].hint
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_sample_size_hidden_cases_are_valid_rates(seed):
+    exercise = get_exercise("04.sample_size")
+    for case in exercise.draw_hidden_cases(seed):
+        rate, mde = case.args
+        assert 0 < rate * (1 + mde) < 1
+        assert isinstance(exercise.reference_solution()(*case.args, **case.kwargs), int)

@@ -1,6 +1,7 @@
 """Exercises of lesson 04, canary analysis (references in :mod:`course_lib.canary`).
 
-In the order of the notebook: ``pooled_z`` (the two-proportion z statistic), ``canary_hours``
+In the order of the notebook: ``pooled_z`` (the two-proportion z statistic), ``sample_size``
+(observations per arm for a relative MDE), ``canary_hours``
 (how long a canary must run before its test can be read, a design), ``stopping_batch`` (when a
 team that looks after every batch may stop, a judgement about peeking) and ``rollout_actions``
 (promote, hold or roll back five candidates from their health reports, a judgement).
@@ -112,6 +113,113 @@ register(
         hint=(
             "rates p_a = s_a / n_a and p_b = s_b / n_b; common rate p = (s_a + s_b) / (n_a + n_b); "
             "z = (p_b - p_a) / sqrt(p (1 - p) (1/n_a + 1/n_b)), and 0.0 when that standard error is 0."
+        ),
+    )
+)
+
+# ---------------------------------------------------------------------------------------------
+# 04.sample_size: observations per arm before starting
+# ---------------------------------------------------------------------------------------------
+
+
+def sample_size(baseline_rate, mde, alpha=0.05, power=0.8) -> int:
+    """Reference of 04.sample_size: :func:`course_lib.canary.sample_size_two_proportions`, relative MDE."""
+    from course_lib.canary import sample_size_two_proportions
+
+    return sample_size_two_proportions(baseline_rate, mde, alpha=alpha, power=power)
+
+
+def _sample_size_public() -> list[Case]:
+    return [
+        Case("2% errors, +25%", (0.02, 0.25)),
+        Case("10% conversion, +10%", (0.10, 0.10)),
+        Case("5% errors, +50%, alpha 0.01 and power 0.9", (0.05, 0.50), {"alpha": 0.01, "power": 0.9}),
+        Case("0.5% errors, doubled", (0.005, 1.0)),
+    ]
+
+
+def _sample_size_hidden(rng) -> list[Case]:
+    cases = []
+    for _ in range(6):
+        rate = float(rng.uniform(0.002, 0.4))
+        mde = float(rng.uniform(0.05, min(1.0, 0.9 / rate - 1)))
+        kwargs = {"alpha": float(rng.choice([0.01, 0.05, 0.1])), "power": float(rng.choice([0.8, 0.9]))}
+        cases.append(Case("random rate and MDE", (rate, mde), kwargs))
+    return cases
+
+
+def _size_parts(baseline_rate, mde, alpha, power, *, relative=True):
+    from scipy.special import ndtri
+
+    p1 = baseline_rate
+    p2 = p1 * (1 + mde) if relative else p1 + mde
+    return p1, p2, (p1 + p2) / 2, float(-ndtri(alpha / 2)), float(ndtri(power))
+
+
+def _size_formula(p1, p2, p_bar, z_alpha, z_power) -> float:
+    return (z_alpha * math.sqrt(2 * p_bar * (1 - p_bar)) + z_power * math.sqrt(p1 * (1 - p1) + p2 * (1 - p2))) ** 2 / (p2 - p1) ** 2
+
+
+def _size_one_sided(baseline_rate, mde, alpha=0.05, power=0.8):
+    return math.ceil(_size_formula(*_size_parts(baseline_rate, mde, 2 * alpha, power)) - 1e-9)
+
+
+def _size_absolute(baseline_rate, mde, alpha=0.05, power=0.8):
+    return math.ceil(_size_formula(*_size_parts(baseline_rate, mde, alpha, power, relative=False)) - 1e-9)
+
+
+def _size_both_arms(baseline_rate, mde, alpha=0.05, power=0.8):
+    return 2 * sample_size(baseline_rate, mde, alpha, power)
+
+
+def _size_truncated(baseline_rate, mde, alpha=0.05, power=0.8):
+    return int(_size_formula(*_size_parts(baseline_rate, mde, alpha, power)))
+
+
+def _size_unpooled(baseline_rate, mde, alpha=0.05, power=0.8):
+    p1, p2, _, z_alpha, z_power = _size_parts(baseline_rate, mde, alpha, power)
+    return math.ceil((z_alpha + z_power) ** 2 * (p1 * (1 - p1) + p2 * (1 - p2)) / (p2 - p1) ** 2 - 1e-9)
+
+
+register(
+    Exercise(
+        id="04.sample_size",
+        title="Observations per arm for a two-sided two-proportion z-test to detect a relative MDE",
+        kind="function",
+        reference="course_lib.grading.exercises.lesson04:sample_size",
+        public_cases=_sample_size_public,
+        hidden_cases=_sample_size_hidden,
+        returns="int",
+        mistakes=(
+            Mistake(
+                "that is the size for a one-sided test: with alpha split over both tails the critical "
+                "value is z at 1 - alpha / 2 (1.96 for alpha = 0.05), not z at 1 - alpha.",
+                wrong=_size_one_sided,
+            ),
+            Mistake(
+                "you added the MDE to the rate; here it is relative: the new rate is "
+                "baseline_rate x (1 + mde), so +25% of 2% is 2.5%, not 27%.",
+                wrong=_size_absolute,
+            ),
+            Mistake(
+                "the formula gives the size of EACH arm; you doubled it (the total of both arms).",
+                wrong=_size_both_arms,
+            ),
+            Mistake(
+                "you rounded down: one observation fewer than the formula asks for leaves the power "
+                "below its target. Round up (math.ceil).",
+                wrong=_size_truncated,
+            ),
+            Mistake(
+                "you used the unpooled variance for both terms. The alpha term is about the test's "
+                "behaviour when nothing changed, so it uses the pooled variance 2 p_bar (1 - p_bar); "
+                "only the power term uses p1 (1 - p1) + p2 (1 - p2).",
+                wrong=_size_unpooled,
+            ),
+        ),
+        hint=(
+            "p2 = p1 (1 + mde), p_bar = (p1 + p2) / 2; n = ceil((z_{1-alpha/2} sqrt(2 p_bar (1 - p_bar)) + "
+            "z_power sqrt(p1 (1 - p1) + p2 (1 - p2)))^2 / (p2 - p1)^2), as an int."
         ),
     )
 )
