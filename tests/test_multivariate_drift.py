@@ -269,3 +269,200 @@ def test_mmd_rejects_bad_frames_and_oversized_samples():
     big = np.zeros((stats.MMD_MAX_POOLED // 2 + 1, 1))
     with pytest.raises(ValueError, match="compare random subsamples"):
         stats.mmd_test(big, big)
+
+
+# ---------------------------------------------------------------------------------------------
+# classifier_drift
+
+
+@pytest.fixture(autouse=True)
+def single_threaded_openmp():
+    """The comparisons with cross_val_score fit tree models outside classifier_drift, which
+    otherwise start one OpenMP thread per core (much slower on a shared machine)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="openmp"):
+        yield
+
+
+@pytest.fixture(scope="module")
+def mixed_frames():
+    rng = np.random.default_rng(31)
+    n = 400
+    reference = pd.DataFrame(
+        {
+            "age": rng.normal(40, 10, n),
+            "plan": rng.choice(["basic", "standard", "premium"], n),
+            "calls": rng.poisson(2, n),
+        }
+    )
+    current = pd.DataFrame(
+        {
+            "age": rng.normal(40, 10, n),
+            "plan": rng.choice(["basic", "standard", "premium", "enterprise"], n, p=[0.3, 0.2, 0.2, 0.3]),
+            "calls": rng.poisson(2, n),
+        }
+    )
+    return reference, current
+
+
+def test_classifier_auc_agrees_with_cross_val_score():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    rng = np.random.default_rng(4)
+    reference = pd.DataFrame(rng.normal(size=(300, 3)), columns=list("abc"))
+    current = pd.DataFrame(rng.normal(0.2, 1.0, size=(250, 3)), columns=list("abc"))
+    X = np.vstack([reference.to_numpy(), current.to_numpy()])
+    y = np.r_[np.zeros(300), np.ones(250)]
+    for model in (LogisticRegression(), drift.default_drift_classifier(random_state=3)):
+        splitter = StratifiedKFold(4, shuffle=True, random_state=0)
+        expected = cross_val_score(model, X, y, cv=splitter, scoring="roc_auc")
+        result = drift.classifier_drift(reference, current, model=model, cv=splitter, n_permutations=0)
+        assert result.fold_aucs == pytest.approx(tuple(expected), abs=1e-12)
+        assert result.auc == pytest.approx(expected.mean(), abs=1e-12)
+        assert math.isnan(result.pvalue) and result.n_permutations == 0
+
+
+def test_classifier_encodes_categories_like_a_hand_built_matrix(mixed_frames):
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    reference, current = mixed_frames
+    plan_codes, _ = pd.factorize(pd.concat([reference["plan"], current["plan"]], ignore_index=True))
+    X = np.column_stack(
+        [
+            np.r_[reference["age"], current["age"]],
+            plan_codes,
+            np.r_[reference["calls"], current["calls"]],
+        ]
+    )
+    y = np.r_[np.zeros(len(reference)), np.ones(len(current))]
+    splitter = StratifiedKFold(5, shuffle=True, random_state=1)
+    model = drift.default_drift_classifier([False, True, False], random_state=0)
+    expected = cross_val_score(model, X, y, cv=splitter, scoring="roc_auc")
+    result = drift.classifier_drift(reference, current, cv=splitter, n_permutations=0, seed=0)
+    assert result.fold_aucs == pytest.approx(tuple(expected), abs=1e-12)
+    # the new "enterprise" plan is what gives current away
+    assert result.feature_importance.index[0] == "plan"
+    assert result.feature_importance["plan"] > 0.1
+    assert abs(result.feature_importance["age"]) < 0.05
+
+
+def test_classifier_auc_is_near_half_without_drift():
+    rng = np.random.default_rng(15)
+    reference = pd.DataFrame({"x": rng.normal(size=400), "g": rng.choice(["a", "b"], 400)})
+    current = pd.DataFrame({"x": rng.normal(size=400), "g": rng.choice(["a", "b"], 400)})
+    result = drift.classifier_drift(reference, current, n_permutations=9, seed=0)
+    assert abs(result.auc - 0.5) < 0.06
+    assert result.pvalue > 0.2
+    assert (result.feature_importance.abs() < 0.05).all()
+
+
+def test_classifier_null_pvalues_are_not_too_small():
+    from sklearn.naive_bayes import GaussianNB
+
+    # The permutation p-value is valid for any model; a fast one keeps this test short.
+    rng = np.random.default_rng(6)
+    pvalues = np.array(
+        [
+            drift.classifier_drift(
+                pd.DataFrame(rng.normal(size=(40, 2))), pd.DataFrame(rng.normal(size=(40, 2))),
+                model=GaussianNB(), cv=3, n_permutations=9, seed=rng,
+            ).pvalue
+            for _ in range(30)
+        ]
+    )  # fmt: skip
+    assert pvalues.min() >= 1 / 10
+    assert np.mean(pvalues <= 0.2) <= 0.4  # expected 0.2
+    assert np.mean(pvalues <= 0.5) >= 0.25  # and not all large either (expected 0.5)
+
+
+def test_classifier_sees_missing_values_appear():
+    rng = np.random.default_rng(7)
+    reference = pd.DataFrame({"income": rng.lognormal(10, 0.5, 500), "age": rng.normal(40, 10, 500)})
+    income = rng.lognormal(10, 0.5, 500)
+    income[rng.uniform(size=500) < 0.3] = np.nan  # a broken join upstream
+    current = pd.DataFrame({"income": income, "age": rng.normal(40, 10, 500)})
+    result = drift.classifier_drift(reference, current, n_permutations=0, seed=1)
+    assert result.auc > 0.6
+    assert result.feature_importance.index[0] == "income"
+
+
+def test_classifier_is_deterministic_per_seed_and_accepts_mappings(mixed_frames):
+    reference, current = mixed_frames
+    first = drift.classifier_drift(reference, current, n_permutations=3, seed=11)
+    again = drift.classifier_drift(reference, current, n_permutations=3, seed=11)
+    assert first == again
+    pd.testing.assert_series_equal(first.feature_importance, again.feature_importance)
+    as_mappings = drift.classifier_drift(
+        {name: reference[name].tolist() for name in reference},
+        {name: current[name].to_numpy() for name in current},
+        n_permutations=3,
+        seed=11,
+    )
+    assert as_mappings == first
+    other = drift.classifier_drift(reference, current, n_permutations=3, seed=12)
+    assert other.fold_aucs != first.fold_aucs  # the seed drives the folds
+    subset = drift.classifier_drift(reference, current, columns=["age", "calls"], n_permutations=0, seed=0)
+    assert list(subset.feature_importance.index) == ["age", "calls"] or set(subset.feature_importance.index) == {"age", "calls"}
+    assert subset.auc < first.auc
+
+
+def test_classifier_result_reads_well(mixed_frames):
+    reference, current = mixed_frames
+    result = drift.classifier_drift(reference, current, n_permutations=4, seed=0)
+    text = repr(result)
+    assert text.startswith(f"ClassifierDriftResult(auc={result.auc:.3f}, pvalue=")
+    assert "top features: plan (" in text
+    assert result.feature_importance.name == "auc_drop"
+    assert result.feature_importance.is_monotonic_decreasing
+    assert len(result.fold_aucs) == 5
+    with pytest.raises(AttributeError):
+        result.auc = 0.5
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"columns": ["age", "missing"]}, ValueError, r"columns \['missing'\] are not in reference"),
+        ({"n_permutations": -1}, ValueError, "n_permutations must be an integer >= 0"),
+        ({"cv": 1}, ValueError, "cv must be an integer >= 2"),
+        ({"cv": "five"}, TypeError, "cv must be an int >= 2 or a scikit-learn splitter"),
+        ({"cv": 500}, ValueError, "reference has 400 rows; cross-validation with 500 folds"),
+        ({"model": object()}, TypeError, "model must be a scikit-learn classifier"),
+        ({"seed": "x"}, TypeError, "seed must be None, an int or"),
+        ({"columns": []}, ValueError, "no columns to compare"),
+    ],
+)
+def test_classifier_rejects_bad_arguments(mixed_frames, kwargs, error, message):
+    reference, current = mixed_frames
+    with pytest.raises(error, match=message):
+        drift.classifier_drift(reference, current, **kwargs)
+
+
+def test_classifier_rejects_bad_tables(mixed_frames):
+    reference, current = mixed_frames
+    with pytest.raises(ValueError, match=r"columns \['plan'\] are missing from current"):
+        drift.classifier_drift(reference, current.drop(columns="plan"))
+    with pytest.raises(TypeError, match="reference must be a pandas DataFrame; got ndarray"):
+        drift.classifier_drift(np.zeros((10, 2)), current)
+    with pytest.raises(ValueError, match=r"current's columns must have the same length; got \{'a': 3, 'b': 2\}"):
+        drift.classifier_drift({"a": [1, 2, 3], "b": [1, 2, 3]}, {"a": [1, 2, 3], "b": [1, 2]})
+    with pytest.raises(TypeError, match=r"reference\['a'\] must be a sequence of values"):
+        drift.classifier_drift({"a": 5}, {"a": [1, 2]})
+    with pytest.raises(TypeError, match=r"reference\['a'\] must be a sequence of values"):
+        drift.classifier_drift({"a": {1, 2, 3}}, {"a": [1, 2]})
+
+
+def test_drift_functions_accept_mappings_like_the_seed():
+    """Issue 8, item 8: the seed passed mappings of feature name to values."""
+    baseline = {"age": [30.0, 40.0, 50.0, 60.0], "income": [1.0, 2.0, 3.0, 4.0]}
+    current = {"age": [35.0, 45.0, 55.0, 65.0], "income": [1.0, 2.0, 3.0, 4.0]}
+    table = drift.detect_drift_across_features(baseline, current)
+    expected = drift.detect_drift_across_features(pd.DataFrame(baseline), pd.DataFrame(current))
+    pd.testing.assert_frame_equal(table, expected)
+    assert table["drifted"].tolist() == [True, False]
+    report = drift.drift_report(baseline, pd.DataFrame(current))
+    assert report.table["column"].tolist() == ["age", "income"]
+    series_mapping = {"age": pd.Series([1.0, 2.0, 3.0], index=[10, 11, 12]), "income": [4.0, 5.0, 6.0]}
+    assert drift._as_frame(series_mapping, "reference")["age"].tolist() == [1.0, 2.0, 3.0]
