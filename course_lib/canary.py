@@ -829,7 +829,8 @@ def _classify(spec: MetricSpec, x: np.ndarray | None, y: np.ndarray | None, tole
         label = "Pass"
         reason = f"the shift's interval [{shift.low:.4g}, {shift.high:.4g}] reaches into the band +/-{band:.4g}"
         if spec.direction != "either" and (shift.low > band or shift.high < -band):
-            reason = f"it changed, but only a {'n increase' if spec.direction == 'increase' else ' decrease'} counts"
+            counted = "an increase" if spec.direction == "increase" else "a decrease"
+            reason = f"it moved the other way, and only {counted} counts against the canary"
     return MetricResult(spec.name, spec.group, spec.direction, spec.critical, label, shift.estimate,
                         shift.low, shift.high, -band, band, n_x, n_y, reason)  # fmt: skip
 
