@@ -1081,3 +1081,253 @@ def classifier_drift(
 
 
 __all__ += ["ClassifierDriftResult", "classifier_drift", "default_drift_classifier"]
+
+
+# --------------------------------------------------------------------------------------------
+# Data quality before drift: schema, missing values, ranges, categories
+
+# A current value outside the reference's [min, max] is flagged when their share exceeds this,
+# or twice the share expected without any change, 2 / (m + 1) for m reference values (the
+# chance that one more draw from the same continuous distribution is a new extreme).
+OUT_OF_RANGE_TOLERANCE = 0.01
+
+_QUALITY_COLUMNS = [
+    "column", "dtype_reference", "dtype_current", "schema", "missing_reference", "missing_current",
+    "out_of_range", "new_categories", "constant_reference", "constant_current", "problem",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DataQualityReport:
+    """The result of :func:`data_quality_report`: is the current data fit to be compared at all?
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per column: ``column``; ``dtype_reference`` and ``dtype_current`` (missing when
+        absent); ``schema`` ("", "only in reference", "only in current", "dtype changed");
+        ``missing_reference`` and ``missing_current`` (shares of NaN, None, NA and, in numeric
+        columns, inf); ``out_of_range`` (share of current values outside the reference's
+        [min, max], numeric columns); ``new_categories`` (tuple of categories seen only in
+        current, non-numeric columns); ``constant_reference`` and ``constant_current`` (at most
+        one distinct non-missing value); ``problem`` (any problem in this row).
+    problems : list of str
+        One readable sentence per problem found, in column order.
+    """
+
+    table: pd.DataFrame
+    problems: list
+
+    @property
+    def ok(self) -> bool:
+        """True when no problem was found."""
+        return not self.problems
+
+    def __repr__(self) -> str:
+        if self.ok:
+            return f"DataQualityReport(ok: no problems in {len(self.table)} columns)"
+        columns = int(self.table["problem"].sum())
+        listed = "".join(f"\n  - {text}" for text in self.problems)
+        return f"DataQualityReport({len(self.problems)} problems in {columns} of {len(self.table)} columns:{listed})"
+
+    def _repr_html_(self) -> str:
+        return _quality_summary_html(self) + _quality_table_html(self.table)
+
+    def to_html(self, path: str | Path) -> Path:
+        """Write the report (summary, problems, table) as one self-contained HTML file.
+
+        Parameters
+        ----------
+        path : str or pathlib.Path
+            Where to write; parent folders must exist.
+
+        Returns
+        -------
+        pathlib.Path
+            The file written.
+        """
+        path = Path(path)
+        if not path.parent.is_dir():
+            raise ValueError(f"path's folder {str(path.parent)!r} does not exist")
+        page = (
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<title>Data quality report</title><style>" + _CSS + "</style></head><body>"
+            "<h1>Data quality report</h1>" + _quality_summary_html(self)
+            + _quality_table_html(self.table) + "</body></html>\n"
+        )  # fmt: skip
+        path.write_text(page, encoding="utf-8")
+        return path
+
+
+def _quality_summary_html(report: DataQualityReport) -> str:
+    if report.ok:
+        return f"<p>No problems found in {len(report.table)} columns.</p>"
+    items = "".join(f"<li>{html.escape(text)}</li>" for text in report.problems)
+    return f"<p><b>{len(report.problems)}</b> problems found:</p><ul>{items}</ul>"
+
+
+def _quality_table_html(table: pd.DataFrame) -> str:
+    def cell(value: Any) -> str:
+        if isinstance(value, float):
+            return "" if math.isnan(value) else f"{value:.4g}"
+        if isinstance(value, tuple):
+            return html.escape(", ".join(map(str, value)))
+        return "" if value is None else html.escape(str(value))
+
+    head = "".join(f"<th>{html.escape(name)}</th>" for name in table.columns)
+    rows = []
+    for record in table.itertuples(index=False):
+        css = ' class="drifted"' if record.problem else ""  # the drift report's highlight
+        rows.append(f"<tr{css}>" + "".join(f"<td>{cell(value)}</td>" for value in record) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _percent(share: float) -> str:
+    return f"{100 * share:.1f}%"
+
+
+def _quality_row(reference: pd.DataFrame, current: pd.DataFrame, name: Any) -> tuple[dict, list[str]]:
+    row = dict.fromkeys(_QUALITY_COLUMNS, np.nan)
+    row.update(column=name, dtype_reference=None, dtype_current=None, schema="", new_categories=(),
+               constant_reference=False, constant_current=False)  # fmt: skip
+    label = f"column {name!r}"
+    in_ref, in_cur = name in reference.columns, name in current.columns
+    if not (in_ref and in_cur):
+        side = "reference" if in_ref else "current"
+        row[f"dtype_{side}"] = str((reference if in_ref else current)[name].dtype)
+        row["schema"] = f"only in {side}"
+        text = f"{label} is missing from current" if in_ref else f"{label} is new in current (not in reference)"
+        return row, [text]
+    problems = []
+    ref_series, cur_series = reference[name], current[name]
+    row.update(dtype_reference=str(ref_series.dtype), dtype_current=str(cur_series.dtype))
+    both_text = pd.api.types.is_string_dtype(ref_series.dtype) and pd.api.types.is_string_dtype(cur_series.dtype)
+    if row["dtype_reference"] != row["dtype_current"] and not both_text:  # str vs object: both text
+        row["schema"] = "dtype changed"
+        problems.append(f"{label} changed dtype: {row['dtype_reference']} in reference, {row['dtype_current']} in current")
+    ref_numeric, cur_numeric = _is_numeric(ref_series), _is_numeric(cur_series)
+    (ref_values, ref_count), (cur_values, cur_count) = (
+        (_finite_values if numeric else _present_values)(series)
+        for series, numeric in ((ref_series, ref_numeric), (cur_series, cur_numeric))
+    )
+    totals = (len(ref_series), len(cur_series))
+    ref_missing = ref_count / totals[0] if totals[0] else np.nan
+    cur_missing = cur_count / totals[1] if totals[1] else np.nan
+    row.update(missing_reference=ref_missing, missing_current=cur_missing)
+    if totals[1] and cur_count == totals[1]:
+        problems.append(f"{label}: every value is missing in current")
+    elif cur_missing > ref_missing and (
+        ref_count == 0 or _missing_changed((ref_count, cur_count), totals, 0.05)
+    ):
+        problems.append(f"{label}: missing share rose from {_percent(ref_missing)} to {_percent(cur_missing)}")
+    for side, values in (("reference", ref_values), ("current", cur_values)):
+        row[f"constant_{side}"] = bool(values.size > 0 and pd.unique(values).size <= 1)
+    if row["constant_reference"]:
+        problems.append(f"{label} is constant in reference (value {ref_values[0]!r}): it carries no information")
+    elif row["constant_current"]:
+        problems.append(f"{label} is constant in current (value {cur_values[0]!r}) but varied in reference")
+    if ref_numeric and cur_numeric and ref_values.size and cur_values.size:
+        low, high = ref_values.min(), ref_values.max()
+        share = float(np.count_nonzero((cur_values < low) | (cur_values > high)) / cur_values.size)
+        row["out_of_range"] = share
+        if share > max(OUT_OF_RANGE_TOLERANCE, 4 / (ref_values.size + 1)):
+            problems.append(
+                f"{label}: {_percent(share)} of current values lie outside the reference range [{low:g}, {high:g}]"
+            )
+    elif not ref_numeric and not cur_numeric and cur_values.size:
+        known = set(pd.unique(np.asarray(ref_values, dtype=object)))
+        counts = pd.Series(np.asarray(cur_values, dtype=object)).value_counts(sort=False)
+        new = [value for value in counts.index if value not in known]
+        row["new_categories"] = tuple(new)
+        if new:
+            shown = ", ".join(f"{value!r} ({_percent(counts[value] / len(cur_series))})" for value in new[:5])
+            more = f" and {len(new) - 5} more" if len(new) > 5 else ""
+            problems.append(f"{label}: categories not seen in reference: {shown}{more}")
+    return row, problems
+
+
+def data_quality_report(
+    reference: pd.DataFrame | Mapping[str, Sequence],
+    current: pd.DataFrame | Mapping[str, Sequence],
+    *,
+    columns: Sequence[str] | None = None,
+) -> DataQualityReport:
+    """Check the current data before testing it for drift: schema, missing values, ranges.
+
+    A broken pipeline is the most common "drift": a renamed column, a join that leaves gaps,
+    a unit change, a new code nobody told the model about. Those show up here, one readable
+    sentence each, before any statistic is computed. For each column of either table:
+
+    * schema: a column present on one side only, or whose dtype changed;
+    * missing values (NaN, None, NA and, in numeric columns, inf): flagged when every current
+      value is missing, or when the share rose and either the reference had none or a
+      chi-squared test on the 2 x 2 missing/present table (Yates) rejects at 0.05;
+    * out of range (numeric columns): the share of current values outside the reference's
+      [min, max], flagged above ``max(OUT_OF_RANGE_TOLERANCE, 4 / (m + 1))`` for ``m``
+      reference values (twice the 2 / (m + 1) expected without any change);
+    * new categories (other columns): values seen in current but never in reference;
+    * constant columns: a single distinct value in reference (the feature carries no
+      information), or in current while the reference varied (often a default filled in).
+
+    Parameters
+    ----------
+    reference, current : pandas.DataFrame or mapping of column name to sequence
+    columns : sequence of str, optional
+        Columns to check; defaults to every column of either table.
+
+    Returns
+    -------
+    DataQualityReport
+        ``table`` (one row per column), ``problems`` (sentences), ``ok``, ``to_html(path)``.
+
+    References
+    ----------
+    .. [1] Breck, E., Polyzotis, N., Roy, S., Whang, S. E., Zinkevich, M. (2019). "Data
+       validation for machine learning." MLSys (TensorFlow Data Validation's schema checks).
+    .. [2] Schelter, S., Lange, D., Schmidt, P., Celikel, M., Biessmann, F., Grafberger, A.
+       (2018). "Automating large-scale data quality verification." VLDB 11(12) (Deequ).
+
+    Examples
+    --------
+    >>> reference = {"age": [25, 32, 47, 51], "plan": ["basic", "premium", "basic", "standard"]}
+    >>> current = {"age": [29, 130.0, None, 45], "plan": ["basic", "gold", "basic", "basic"],
+    ...            "channel": ["web", "app", "web", "web"]}
+    >>> report = data_quality_report(reference, current)
+    >>> report.ok
+    False
+    >>> for problem in report.problems:
+    ...     print(problem)
+    column 'age' changed dtype: int64 in reference, float64 in current
+    column 'age': missing share rose from 0.0% to 25.0%
+    column 'plan': categories not seen in reference: 'gold' (25.0%)
+    column 'channel' is new in current (not in reference)
+    >>> report.table[["column", "schema", "missing_current", "out_of_range", "new_categories"]]
+        column         schema  missing_current  out_of_range new_categories
+    0      age  dtype changed             0.25      0.333333             ()
+    1     plan                            0.00           NaN        (gold,)
+    2  channel  only in current              NaN           NaN             ()
+    """
+    reference = _as_frame(reference, "reference")
+    current = _as_frame(current, "current")
+    all_columns = _union_columns(reference, current)
+    if columns is None:
+        names = all_columns
+    else:
+        names = [columns] if isinstance(columns, str) else list(columns)
+        unknown = [name for name in names if name not in all_columns]
+        if unknown:
+            raise ValueError(f"columns {unknown} are in neither reference nor current")
+    problems = [f"{side} has no rows" for side, frame in (("reference", reference), ("current", current)) if len(frame) == 0]
+    rows = []
+    for name in names:
+        row, found = _quality_row(reference, current, name)
+        row["problem"] = bool(found)
+        rows.append(row)
+        problems.extend(found)
+    table = pd.DataFrame(rows, columns=_QUALITY_COLUMNS)
+    for flag in ("constant_reference", "constant_current", "problem"):
+        table[flag] = table[flag].astype(bool)
+    return DataQualityReport(table, problems)
+
+
+__all__ += ["DataQualityReport", "data_quality_report", "OUT_OF_RANGE_TOLERANCE"]
