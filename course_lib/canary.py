@@ -1007,7 +1007,8 @@ class RolloutController:
        ``p95_latency_ms > max_p95_latency_ms``, ``accuracy < min_accuracy`` or
        ``verdict == "Fail"`` (the judge's verdict against the baseline);
     2. **hold** (stay at this step) if a value is missing or NaN, or the verdict is
-       "Marginal"; after ``max_holds`` holds in a row at one step, **rollback** instead;
+       "Marginal"; once it has held ``max_holds`` times in a row, the next such report is a
+       **rollback** instead (evidence that never comes is a failure too);
     3. **promote** to the next step otherwise; a promotion at the last step completes the rollout.
 
     A rollback sends the traffic to 0 and is final: the controller refuses further reports
@@ -1021,6 +1022,7 @@ class RolloutController:
     max_p95_latency_ms : float, default 300.0
     min_accuracy : float, default 0.8
     max_holds : int, default 3
+        Holds in a row allowed at one step before a report that would hold rolls back.
 
     Examples
     --------
@@ -1150,8 +1152,8 @@ class RolloutController:
         before = self.traffic_percent
         if broken:
             action, reason = "rollback", "; ".join(broken)
-        elif missing and self._holds + 1 >= self.max_holds:
-            action, reason = "rollback", f"{'; '.join(missing)} ({self.max_holds} holds in a row)"
+        elif missing and self._holds >= self.max_holds:
+            action, reason = "rollback", f"{'; '.join(missing)} (after {self.max_holds} holds in a row)"
         elif missing:
             action, reason = "hold", "; ".join(missing)
         elif self._step == len(self.steps) - 1:

@@ -604,10 +604,11 @@ def test_marginal_or_missing_data_holds_and_too_many_holds_roll_back():
     assert rollout.observe({**HEALTHY, "accuracy": float("nan")}).reason == "no accuracy reported"
     assert rollout.traffic_percent == 5
     assert rollout.observe(HEALTHY).action == "promote"  # a promotion resets the count
-    rollout.observe({**HEALTHY, "verdict": None})
-    rollout.observe({**HEALTHY, "verdict": None})
+    for _ in range(3):
+        assert rollout.observe({**HEALTHY, "verdict": None}).action == "hold"
     decision = rollout.observe({**HEALTHY, "verdict": None})
-    assert decision.action == "rollback" and "3 holds in a row" in decision.reason
+    assert decision.action == "rollback" and "after 3 holds in a row" in decision.reason
+    assert [d.action for d in rollout.history].count("hold") == 5
 
 
 def test_the_judgement_itself_can_stand_for_its_verdict():
