@@ -167,6 +167,12 @@ def test_serve_metrics_refuses_bad_arguments_without_opening_anything():
         obs.serve_metrics(obs.ModelMetrics("v1"), port=70000)
 
 
+def test_serve_metrics_refuses_to_run_in_the_browser(monkeypatch):
+    monkeypatch.setattr(obs.sys, "platform", "emscripten")
+    with pytest.raises(RuntimeError, match="laptop"):
+        obs.serve_metrics(obs.ModelMetrics("v1"), port=0)
+
+
 def test_serve_metrics_listens_on_loopback_and_serves_the_exposition():
     import urllib.request
 

@@ -55,6 +55,13 @@ def test_promtool_unit_tests_pass_on_the_rules(tmp_path, thresholds):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_tests_written_for_other_thresholds_fail(tmp_path):
+    """rule_tests follows its thresholds: tests for a 0.9 accuracy SLA reject the 0.85 rules."""
+    _write_pack(tmp_path, obs.alert_rules(), obs.rule_tests(obs.AlertThresholds(accuracy=0.9)))
+    result = _promtool("test", "rules", "tests.yml", cwd=tmp_path)
+    assert result.returncode != 0 and "ModelAccuracyLow" in result.stdout + result.stderr
+
+
 def _mutated_rules(alert: str, **changes) -> str:
     document = yaml.safe_load(obs.alert_rules())
     rule = next(r for r in document["groups"][0]["rules"] if r["alert"] == alert)
