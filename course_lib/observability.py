@@ -1144,14 +1144,8 @@ def expected_false_alerts(
 
 
 def _humanize_percentage(value: float) -> str:
-    """Prometheus' ``humanizePercentage``: the value times 100, 4 significant digits, then ``%``."""
-    return _go_general(value * 100) + "%"
-
-
-def _go_general(value: float) -> str:
-    """Go's ``%.4g`` as Prometheus' humanize functions print it (no trailing zeros)."""
-    text = f"{value:.4g}"
-    return text
+    """Prometheus' ``humanizePercentage``: the value times 100 with Go's ``%.4g``, then ``%``."""
+    return f"{value * 100:.4g}%"
 
 
 # =============================================================================================
