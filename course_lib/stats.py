@@ -1329,7 +1329,11 @@ def mmd_test(
         distinct rows of the pooled sample, over all :math:`\binom{m+n}{2}` pairs ``i < j``
         (pairs of identical rows included; NumPy's median, the mean of the two middle values for
         an even count). If that median is 0 (mostly tied rows), the median of the non-zero
-        distances is used, and 1.0 if all rows are identical.
+        distances is used, and 1.0 if all rows are identical. Libraries differ here:
+        alibi-detect's ``MMDDrift`` (0.13) takes :math:`\sigma = \sqrt{d^2_{med} / 2}` with
+        :math:`d^2_{med}` the lower median of the squared distances, about this
+        :math:`\sigma / \sqrt 2` (pass that as ``bandwidth`` to reproduce its statistic), and
+        reports :math:`b / B` as its p-value, which can be 0.
     n_permutations : int, default 500
         Random splits for the p-value, >= 1. The cost is one
         :math:`(m+n) \times (m+n)` matrix product per split.

@@ -92,6 +92,38 @@ def test_mmd_statistic_matches_sklearn_rbf_kernel():
     assert result.statistic == pytest.approx(expected, rel=1e-10)
 
 
+def alibi_detect_mmd2(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """alibi-detect 0.13's MMDDrift statistic and bandwidth, transcribed to numpy.
+
+    From alibi_detect/utils/pytorch/kernels.py (sigma_median, GaussianRBF) and distance.py
+    (mmd2_from_kernel_matrix): the pooled sample is [x_ref, x], sigma comes from the lower
+    median of the squared pairwise distances, the kernel's diagonal is zeroed. alibi-detect
+    itself needs PyTorch or TensorFlow for MMD and pins numpy < 2, so it cannot run here.
+    """
+    pooled = np.vstack([x, y])
+    total = len(pooled)
+    dist = ((pooled[:, None, :] - pooled[None, :, :]) ** 2).sum(axis=-1)
+    n_median = total + (total * total - total) // 2 - 1
+    sigma = math.sqrt(0.5 * np.sort(dist.ravel())[n_median])
+    kernel = np.exp(-dist / (2 * sigma**2))
+    np.fill_diagonal(kernel, 0.0)
+    m = len(y)
+    n = total - m
+    k_xx, k_yy, k_xy = kernel[:-m, :-m], kernel[-m:, -m:], kernel[-m:, :-m]
+    return float(k_xx.sum() / (n * (n - 1)) + k_yy.sum() / (m * (m - 1)) - 2 * k_xy.mean()), sigma
+
+
+def test_mmd_reproduces_alibi_detect_with_its_bandwidth():
+    rng = np.random.default_rng(21)
+    x, y = rng.normal(size=(60, 3)), rng.normal(0.3, 1, size=(45, 3))
+    expected, alibi_sigma = alibi_detect_mmd2(x, y)
+    ours = stats.mmd_test(x, y, bandwidth=alibi_sigma, n_permutations=1, seed=0)
+    assert ours.statistic == pytest.approx(expected, rel=1e-10)
+    # alibi-detect's median heuristic gives a bandwidth about 1/sqrt(2) of ours
+    default = stats.mmd_test(x, y, n_permutations=1, seed=0)
+    assert alibi_sigma == pytest.approx(default.bandwidth / math.sqrt(2), rel=1e-2)
+
+
 def test_mmd_median_of_tied_data_falls_back_to_nonzero_distances():
     # 8 of the 10 values are 0: more than half the pairwise distances are 0.
     reference, current = [0.0, 0.0, 0.0, 0.0, 2.0], [0.0, 0.0, 0.0, 0.0, 3.0]
