@@ -279,7 +279,7 @@ class ADWIN(DriftDetector):
         first, second = row[0:pairs:2], row[1:pairs:2]
         del row[:pairs]
         merged = [a + b for a, b in zip(first, second)]
-        merged_variances = [0.5 * (a - b) * (a - b) for a, b in zip(first, second)]
+        merged_variances = [0.5 * (gap := a - b) * gap for a, b in zip(first, second)]
         index, size = 1, 1.0
         while True:
             if index == len(totals):
@@ -295,9 +295,10 @@ class ADWIN(DriftDetector):
             first_v, second_v = row_variances[0:pairs:2], row_variances[1:pairs:2]
             del row[:pairs], row_variances[:pairs]
             size *= 2.0
+            half = size * 0.5  # exact, so half * gap * gap rounds as river's size * 0.5 * gap * gap
             merged = [a + b for a, b in zip(first, second)]
             merged_variances = [
-                va + vb + size * 0.5 * (a / size - b / size) * (a / size - b / size)
+                va + vb + half * (gap := a / size - b / size) * gap
                 for a, b, va, vb in zip(first, second, first_v, second_v)
             ]
             index += 1
@@ -311,32 +312,59 @@ class ADWIN(DriftDetector):
         return dropped
 
     def _some_cut_differs(self) -> bool:
-        """Whether any boundary between buckets splits the window into two different means."""
+        """Whether any boundary between buckets splits the window into two different means.
+
+        The exact test, in river's arithmetic, runs only where a cheap screen cannot rule the
+        cut out. The screen compares the same |gap| with a lower bound of the threshold over
+        the whole row (the threshold grows with m = 1/(n0 - L + 1) + 1/(n1 - L + 1), which is
+        smallest at the row's cut nearest the middle of the window), shrunk by 1e-9 to absorb
+        rounding, so it never rejects a cut the exact test would accept.
+        """
         limit = self.min_window_length
         width = self._width
         if width < 2 * limit:  # no cut can leave min_window_length on both sides
             return False
         variance = self._sq / width
+        if variance < 0.0:  # rounding after deletions; river's sqrt gives NaN and no cut
+            return False
         delta_prime = math.log(2.0 * math.log(width) / self.delta)
         two_thirds = 2.0 / 3.0 * delta_prime
         offset = limit - 1.0
+        screen = 2.0 * variance * delta_prime
+        half, last_n0 = width / 2.0, width - limit
+        central_m = 4.0 / (width - 2.0 * offset)
         sqrt, totals = math.sqrt, self._totals
         # Older part W0 grows from the oldest bucket; the sums run in river's order so that
         # the rounding, and hence every decision, is the same.
-        n0, n1, u0, u1 = 0.0, width, 0.0, self._total
+        n0, u0, u1 = 0.0, 0.0, self._total
         for index in range(len(totals) - 1, -1, -1):
             size = float(1 << index)
             # The newest element is never a cut on its own: stop before it.
-            for bucket_total in totals[index] if index else totals[0][:-1]:
+            row = totals[index] if index else totals[0][:-1]
+            low = n0 + size
+            if low < limit:
+                low = float(limit)
+            high = n0 + size * len(row)
+            if high > last_n0:
+                high = last_n0
+            if low > high:
+                bound = math.inf  # no cut of this row is inside the bounds
+            elif low <= half <= high:
+                bound = sqrt(screen * central_m) * (1.0 - 1e-9)
+            else:
+                nearest = high if high < half else low
+                bound = sqrt(screen * (1.0 / (nearest - offset) + 1.0 / (width - nearest - offset))) * (1.0 - 1e-9)
+            for bucket_total in row:
                 n0 += size
-                n1 -= size
                 u0 += bucket_total
                 u1 -= bucket_total
-                if n1 < limit:
+                if n0 > last_n0:
                     return False
-                if n0 >= limit:
+                n1 = width - n0
+                gap = u0 / n0 - u1 / n1
+                if (gap > bound or -gap > bound) and n0 >= limit:
                     m = 1.0 / (n0 - offset) + 1.0 / (n1 - offset)
-                    if abs(u0 / n0 - u1 / n1) > sqrt(2.0 * m * variance * delta_prime) + two_thirds * m:
+                    if abs(gap) > sqrt(2.0 * m * variance * delta_prime) + two_thirds * m:
                         return True
         return False
 

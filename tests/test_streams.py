@@ -410,3 +410,20 @@ def test_page_hinkley_statistic_is_the_up_detectors_statistic_and_checks_its_inp
         streams.page_hinkley_statistic([1.0, math.nan])
     with pytest.raises(ValueError, match="alpha"):
         streams.page_hinkley_statistic([1.0], alpha=0)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.full(3000, 2.5),
+        np.concatenate([np.full(1500, 1.0), np.full(1500, 1.0 + 1e-9)]) + np.random.default_rng(0).normal(0, 1e-12, 3000),
+        1e6 + np.random.default_rng(1).normal(0, 1, 4000).round(1) * np.repeat([1, 3], 2000),
+        (np.random.default_rng(2).random(6000) < np.repeat([0.1, 0.3, 0.1], 2000)).astype(float),
+    ],
+    ids=["constant", "almost constant", "large offset, variance change", "error rates"],
+)
+def test_adwin_matches_river_on_streams_that_stress_rounding(values):
+    # Sums of squares near zero, large magnitudes, ties: where a screen or a shortcut would
+    # first disagree with river's arithmetic.
+    for parameters in ({}, {"clock": 1, "min_window_length": 2, "delta": 0.1}):
+        assert streams.detect(streams.ADWIN(**parameters), values) == river_indices(river_drift.ADWIN(**parameters), values)
