@@ -434,7 +434,7 @@ def _summary_html(report: DriftReport) -> str:
     return text
 
 
-def _table_html(table: pd.DataFrame) -> str:
+def _table_html(table: pd.DataFrame, highlight: str = "drifted") -> str:
     def cell(value: Any) -> str:
         if isinstance(value, float):
             return "" if math.isnan(value) else f"{value:.4g}"
@@ -443,7 +443,7 @@ def _table_html(table: pd.DataFrame) -> str:
     head = "".join(f"<th>{html.escape(name)}</th>" for name in table.columns)
     rows = []
     for record in table.itertuples(index=False):
-        css = ' class="drifted"' if record.drifted else ""
+        css = ' class="drifted"' if getattr(record, highlight) else ""
         rows.append(f"<tr{css}>" + "".join(f"<td>{cell(value)}</td>" for value in record) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
@@ -961,7 +961,8 @@ def classifier_drift(
     as NaN), all others (strings, booleans, categoricals) as integer codes over both tables
     (missing as NaN). A column that is numeric on one side and text on the other is coded as
     categories, which the classifier separates at once: check :func:`data_quality_report`
-    first.
+    first. Leave out identifiers and timestamps (``columns=``): they differ between any two
+    batches by construction, so the classifier would find them and nothing else.
 
     Cost: one cross-validation fits ``cv`` models; the p-value needs ``n_permutations + 1``
     cross-validations. With the default model, 2 x 1000 rows and 5 folds, one
@@ -1167,19 +1168,8 @@ def _quality_summary_html(report: DataQualityReport) -> str:
 
 
 def _quality_table_html(table: pd.DataFrame) -> str:
-    def cell(value: Any) -> str:
-        if isinstance(value, float):
-            return "" if math.isnan(value) else f"{value:.4g}"
-        if isinstance(value, tuple):
-            return html.escape(", ".join(map(str, value)))
-        return "" if value is None else html.escape(str(value))
-
-    head = "".join(f"<th>{html.escape(name)}</th>" for name in table.columns)
-    rows = []
-    for record in table.itertuples(index=False):
-        css = ' class="drifted"' if record.problem else ""  # the drift report's highlight
-        rows.append(f"<tr{css}>" + "".join(f"<td>{cell(value)}</td>" for value in record) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    listed = table.assign(new_categories=table["new_categories"].map(lambda values: ", ".join(map(str, values))))
+    return _table_html(listed, highlight="problem")
 
 
 def _percent(share: float) -> str:
@@ -1223,9 +1213,9 @@ def _quality_row(reference: pd.DataFrame, current: pd.DataFrame, name: Any) -> t
     for side, values in (("reference", ref_values), ("current", cur_values)):
         row[f"constant_{side}"] = bool(values.size > 0 and pd.unique(values).size <= 1)
     if row["constant_reference"]:
-        problems.append(f"{label} is constant in reference (value {ref_values[0]!r}): it carries no information")
+        problems.append(f"{label} is constant in reference (value {_plain(ref_values[0])!r}): it carries no information")
     elif row["constant_current"]:
-        problems.append(f"{label} is constant in current (value {cur_values[0]!r}) but varied in reference")
+        problems.append(f"{label} is constant in current (value {_plain(cur_values[0])!r}) but varied in reference")
     if ref_numeric and cur_numeric and ref_values.size and cur_values.size:
         low, high = ref_values.min(), ref_values.max()
         share = float(np.count_nonzero((cur_values < low) | (cur_values > high)) / cur_values.size)
@@ -1244,6 +1234,11 @@ def _quality_row(reference: pd.DataFrame, current: pd.DataFrame, name: Any) -> t
             more = f" and {len(new) - 5} more" if len(new) > 5 else ""
             problems.append(f"{label}: categories not seen in reference: {shown}{more}")
     return row, problems
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python number it holds, so messages read 0.0, not np.float64(0.0)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def data_quality_report(
