@@ -17,9 +17,9 @@ indices exactly (the tests check it). :func:`detect` runs a detector over a whol
 :func:`evaluate_detector` measures delay, missed detections and false alarms over many streams.
 
 State stays bounded: ADWIN keeps O(log n) buckets for a window of n elements, KSWIN a window of
-``window_size`` elements, the others a handful of numbers, so no detector slows down as the
-stream grows. The hot paths use plain Python floats (no numpy per element), so they run in
-Pyodide as fast as CPython allows.
+``window_size`` elements, the others a handful of numbers, so the cost per element does not grow
+with the stream (ADWIN's grows with the logarithm of its window). The hot paths use plain Python
+floats (no numpy per element), so they run in Pyodide as they do in CPython.
 
 Examples
 --------
