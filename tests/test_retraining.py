@@ -489,6 +489,20 @@ def test_the_simulation_is_deterministic_for_a_seed(small_stream):
     assert all(policy.retrain_times == () for policy in policies.values()), "the policies passed in are not changed"
 
 
+def test_the_simulated_drift_signal_is_lesson_02s_mean_shift(small_stream):
+    """The drift share the simulation computes from daily sums equals compute_mean_drift on the rows."""
+    result = simulate_policies(small_stream, {"never": RetrainingPolicy()}, retrain_cost=1)
+    daily = result.daily.set_index("day")
+    reference = small_stream.features[small_stream.day < 0]  # the first model's training days
+    shares = []
+    for day in (3, 34, 40, 95, 119):
+        recent = small_stream.features[(small_stream.day > day - 7) & (small_stream.day <= day)]
+        scores = [drift.compute_mean_drift(reference[:, j], recent[:, j]).score for j in range(reference.shape[1])]
+        shares.append(float(np.mean(np.array(scores) >= 0.2)))
+        assert daily.loc[day, "drift_share"] == pytest.approx(shares[-1])
+    assert len(set(shares)) >= 3, f"the days checked should see different drift: {shares}"
+
+
 def test_simulation_accounting(small_stream):
     result = simulate_policies(small_stream, {"never": RetrainingPolicy(), "monthly": RetrainingPolicy(every=30)},
                                retrain_cost=100, error_cost=2)  # fmt: skip
