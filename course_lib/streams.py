@@ -249,6 +249,37 @@ class ADWIN(DriftDetector):
             return False
         return self._scheduled()
 
+    def _detect_all(self, values: list) -> list[int]:
+        """:func:`detect`'s loop for ADWIN: :meth:`update` over a list of checked floats, with the
+        window's running sums kept in local variables between checks (same state, same results,
+        without a method call and six attribute writes per element)."""
+        found: list[int] = []
+        width, total, sq, tick = self._width, self._total, self._sq, self._tick
+        append = self._row0.append
+        fired = self.drift_detected
+        for index, x in enumerate(values):
+            if fired:
+                self.reset()
+                width, total, sq, tick = 0.0, 0.0, 0.0, self._tick
+                append = self._row0.append
+                fired = False
+            if width:
+                deviation = x - total / width
+                sq += width * deviation * deviation / (width + 1.0)
+            width += 1.0
+            total += x
+            append(x)
+            tick -= 1
+            if tick:
+                continue
+            self._width, self._total, self._sq = width, total, sq
+            fired = self._scheduled()
+            if fired:
+                found.append(index)
+            width, total, sq, tick = self._width, self._total, self._sq, self._tick
+        self._width, self._total, self._sq, self._tick = width, total, sq, tick
+        return found
+
     def _scheduled(self) -> bool:
         """Every few elements: merge the pending buckets and, every ``clock`` elements, check."""
         self._settle()
@@ -971,6 +1002,8 @@ def detect(detector: DriftDetector, stream: Iterable[float]) -> list[int]:
     """
     _check_detector(detector, "detector")
     values = _stream_values(stream, detector)
+    if type(detector) is ADWIN:  # a subclass may override update; then use it
+        return detector._detect_all(values)
     update = detector.update
     return [index for index, value in enumerate(values) if update(value)]
 

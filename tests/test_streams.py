@@ -427,3 +427,19 @@ def test_adwin_matches_river_on_streams_that_stress_rounding(values):
     # first disagree with river's arithmetic.
     for parameters in ({}, {"clock": 1, "min_window_length": 2, "delta": 0.1}):
         assert streams.detect(streams.ADWIN(**parameters), values) == river_indices(river_drift.ADWIN(**parameters), values)
+
+
+@pytest.mark.parametrize("parameters", ADWIN_PARAMETERS, ids=["defaults", "sensitive", "strict"])
+def test_adwin_detect_equals_calling_update_element_by_element(parameters):
+    # detect() runs ADWIN through a loop with the sums in local variables; it must leave the
+    # detector exactly as update() does, detections, resets and all.
+    for seed in range(4):
+        values = mean_shift_stream(seed).tolist()
+        fast, slow = streams.ADWIN(**parameters), streams.ADWIN(**parameters)
+        for start, stop in ((0, 2500), (2500, 2501), (2501, 6000)):  # resumes mid-stream too
+            chunk = values[start:stop]
+            expected = [start + i for i, x in enumerate(chunk) if slow.update(x)]
+            assert [start + i for i in streams.detect(fast, chunk)] == expected
+            assert (fast.width, fast.estimation, fast.variance, fast.n_buckets, fast.drift_detected) == (
+                slow.width, slow.estimation, slow.variance, slow.n_buckets, slow.drift_detected
+            )  # fmt: skip
