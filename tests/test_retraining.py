@@ -503,6 +503,22 @@ def test_the_simulated_drift_signal_is_lesson_02s_mean_shift(small_stream):
     assert len(set(shares)) >= 3, f"the days checked should see different drift: {shares}"
 
 
+def test_retrains_use_only_labelled_validated_days_of_the_window(small_stream):
+    result = simulate_policies(small_stream, {"every 20": RetrainingPolicy(every=20)}, retrain_cost=1, train_window=28)
+    days = result.daily.loc[result.daily["retrained"], "day"].tolist()
+    schedule = small_stream.schedule
+    usable = schedule["labels_arrive"] & schedule["data_quality_ok"]
+    expected = 0
+    for day in days:
+        window = usable.loc[day - small_stream.label_delay - 27: day - small_stream.label_delay]
+        expected += 80 * int(window.sum())
+    # Day 100 falls in the data incident (days 99-100 at this length): blocked, done the day after.
+    assert days == [20, 40, 60, 80, 101]
+    assert not schedule.loc[100, "data_quality_ok"]
+    assert not usable.loc[60:100].all(), "the windows should cross the outage or the incident"
+    assert result.summary.loc["every 20", "training_labels"] == expected
+
+
 def test_simulation_accounting(small_stream):
     result = simulate_policies(small_stream, {"never": RetrainingPolicy(), "monthly": RetrainingPolicy(every=30)},
                                retrain_cost=100, error_cost=2)  # fmt: skip
