@@ -927,6 +927,11 @@ def _fold_aucs(model, X, y, splitter, importance_rng=None) -> tuple[list[float],
     aucs = []
     drops = None if importance_rng is None else np.zeros(X.shape[1])
     for train, test in splitter.split(X, y):
+        if any(np.unique(y[rows]).size < 2 for rows in (train, test)):
+            raise ValueError(
+                "cv made a fold with rows of one table only; use stratified, shuffled folds such as "
+                "StratifiedKFold(5, shuffle=True)"
+            )
         fitted = clone(model).fit(X[train], y[train])
         auc = float(scorer(fitted, X[test], y[test]))
         aucs.append(auc)

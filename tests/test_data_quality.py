@@ -185,6 +185,13 @@ def test_constant_columns(clean):
     ]
 
 
+def test_constant_numeric_column_message_reads_as_a_plain_number():
+    reference = pd.DataFrame({"discount": [0.0, 0.1, 0.2, 0.1]})
+    current = pd.DataFrame({"discount": np.zeros(4)})  # a default filled in upstream
+    report = drift.data_quality_report(reference, current)
+    assert report.problems == ["column 'discount' is constant in current (value 0.0) but varied in reference"]
+
+
 def test_report_reads_and_renders(clean, tmp_path):
     reference, current = clean
     current = current.assign(plan=current["plan"].replace({"premium": "<gold>"}), extra=1.0)

@@ -484,6 +484,10 @@ def test_classifier_rejects_bad_tables(mixed_frames):
         drift.classifier_drift({"a": 5}, {"a": [1, 2]})
     with pytest.raises(TypeError, match=r"reference\['a'\] must be a sequence of values"):
         drift.classifier_drift({"a": {1, 2, 3}}, {"a": [1, 2]})
+    from sklearn.model_selection import KFold
+
+    with pytest.raises(ValueError, match="cv made a fold with rows of one table only"):
+        drift.classifier_drift(reference, current, cv=KFold(2), n_permutations=0)  # unshuffled
 
 
 def test_drift_functions_accept_mappings_like_the_seed():
