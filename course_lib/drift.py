@@ -619,7 +619,8 @@ def drift_report(
       drifted here and not there. Pass ``thresholds={"js": 0.1201}`` for Evidently's rule.
     * Binning of numeric columns for PSI and JS: 10 bins at the reference's deciles here;
       equal-width bins over both samples, as many as Sturges' rule gives, in Evidently (its
-      ``get_binned_data``). Categorical columns are counted per category in both. Empty
+      ``get_binned_data``; numeric columns with at most 20 distinct reference values are
+      counted per value there). Categorical columns are counted per category in both. Empty
       shares are clipped at 1e-4 here; Evidently replaces zeros by 1e-4 (or by a millionth of
       the smallest share when that is below 1e-4) and keeps small shares as they are.
     * Wasserstein: both divide by the reference's standard deviation (``ddof=0``); for a

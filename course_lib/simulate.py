@@ -48,6 +48,7 @@ __all__ = [
     "mystery_streams",
     "correlated_pair",
     "mystery_joint_batches",
+    "pipeline_incident",
 ]
 
 NUMERIC_FEATURES = ("age", "income", "tenure_months", "support_calls")
@@ -654,3 +655,50 @@ def mystery_joint_batches(n: int = 1000, *, seed: int | np.random.Generator = 20
     n = check_int(n, "n", minimum=10)
     rng = _rng(seed)
     return {name: correlated_pair(n, seed=rng, **knobs) for name, (_, knobs) in _MYSTERY_JOINT.items()}
+
+
+# The answer key of lesson 02's data-quality puzzle: what happened to each column of the batch.
+_PIPELINE_INCIDENT = {
+    "age": "pipeline",  # a new upstream service reports age in months
+    "income": "pipeline",  # a failed join leaves a third of the incomes empty
+    "tenure_months": "drift",  # a campaign brought in newer customers: a real change
+    "support_calls": "pipeline",  # the call counter stopped and reports 0 for everyone
+    "plan": "ok",
+    "region": "ok",
+}
+
+
+def pipeline_incident(n: int = 1000, *, seed: int | np.random.Generator = 2026) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A reference table and a current batch in which some columns broke and one really drifted.
+
+    The puzzle of exercise ``02.pipeline_or_drift``: a drift report flags several columns, but
+    only some changed because the customers changed; the others changed because the data
+    pipeline broke (a unit change, a failed join, a stuck counter). Telling the two apart decides
+    who is paged: the data engineers or the model's owners.
+
+    Parameters
+    ----------
+    n : int
+        Rows of each table.
+    seed : int or numpy.random.Generator
+
+    Returns
+    -------
+    (pandas.DataFrame, pandas.DataFrame)
+        The reference and the current batch, with the columns of :func:`make_tabular`.
+
+    Examples
+    --------
+    >>> reference, current = pipeline_incident(200)
+    >>> list(current.columns) == list(reference.columns)
+    True
+    """
+    n = check_int(n, "n", minimum=20)
+    rng = _rng(seed)
+    reference = make_tabular(n, seed=rng)
+    current = make_tabular(n, seed=rng)
+    current["age"] = current["age"] * 12
+    current.loc[rng.random(n) < 1 / 3, "income"] = np.nan
+    current["tenure_months"] = np.round(current["tenure_months"] * 0.6)
+    current["support_calls"] = 0
+    return reference, current

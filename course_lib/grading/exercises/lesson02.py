@@ -715,6 +715,63 @@ register(
 )
 
 # ---------------------------------------------------------------------------------------------
+# 02.pipeline_or_drift: who gets paged for each column, data engineers or model owners (a triage)
+# ---------------------------------------------------------------------------------------------
+
+_ROUTES = ("ok", "drift", "pipeline")
+
+
+def pipeline_or_drift_answer() -> dict:
+    """What happened to each column of :func:`course_lib.simulate.pipeline_incident`."""
+    from course_lib.simulate import _PIPELINE_INCIDENT
+
+    return dict(_PIPELINE_INCIDENT)
+
+
+register(
+    Exercise(
+        id="02.pipeline_or_drift",
+        title="For each column: fine, a real drift, or a broken pipeline?",
+        kind="value",
+        reference="course_lib.grading.exercises.lesson02:pipeline_or_drift_answer",
+        public_cases=entry_cases(pipeline_or_drift_answer, "column"),
+        reveal_expected=False,
+        normalize=EntriesOneOf(*_ROUTES),
+        mistakes=(
+            Mistake(
+                'answer with a dict of every column name to "ok", "drift" or "pipeline".',
+                wrong=misspelt(pipeline_or_drift_answer, "broken"),
+                test=not_a_word(_ROUTES),
+            ),
+            Mistake(
+                "the drift report flags this column (or would, if it counted the missing values), "
+                "but read the quality report first: values outside any possible range, a gap left by "
+                "a join, or a counter stuck at one value are bugs upstream. Retraining on them would "
+                "teach the model the bug.",
+                wrong=relabelled(pipeline_or_drift_answer, "pipeline", "drift"),
+                test=called("pipeline", ("drift", "ok"), pipeline_or_drift_answer),
+            ),
+            Mistake(
+                "this column passes every quality check (no missing values, nothing outside the "
+                "reference range, not constant), yet its distribution moved: nothing is broken, the "
+                "customers changed. That is for the model's owners.",
+                wrong=relabelled(pipeline_or_drift_answer, "drift", "pipeline"),
+                test=called("drift", ("pipeline", "ok"), pipeline_or_drift_answer),
+            ),
+            Mistake(
+                "neither report has anything to say about this column: no quality problem, and its "
+                "adjusted p-value is far above 0.05.",
+                wrong=relabelled(pipeline_or_drift_answer, "ok", "drift"),
+                test=called("ok", ("drift", "pipeline"), pipeline_or_drift_answer),
+            ),
+        ),
+        hint="for each column read the data-quality report first (is something broken?), then the "
+        "drift report (did a valid distribution move?).",
+    )
+)
+
+
+# ---------------------------------------------------------------------------------------------
 # 02.joint_drift: which batch drifted in one column, which only jointly (a diagnosis)
 # ---------------------------------------------------------------------------------------------
 
