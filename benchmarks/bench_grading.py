@@ -8,7 +8,7 @@ copies of a lesson's solution notebook as if COPIES students had submitted it, t
 * ``nbclient``: executing the same notebooks with ``nbclient`` (one kernel per notebook), two
   at a time,
 
-and prints the ratio grade / nbclient (issue 5's target: at most 1.3) and how busy both cores
+and prints the ratio grade / nbclient (target: at most 0.5) and how busy both cores
 were during each (from ``/proc/stat``). Every copy must get full marks, so a grader that skips
 work cannot look fast.
 
@@ -31,6 +31,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+#: Issue 9: the sandbox (bubblewrap, withheld course_lib) may cost at most this ratio to nbclient.
+TARGET = 0.5
 sys.path.insert(0, str(ROOT / "tests"))  # the synthetic lesson lives with the tests
 
 
@@ -127,7 +129,8 @@ def main() -> None:
         per_submission = sorted(record.seconds for record in run.records)
         print(
             f"grade    {grade_wall:7.1f} s  cores busy {100 * grade_busy:3.0f} %  "
-            f"(median {per_submission[len(per_submission) // 2]:.2f} s in a sandbox per submission)"
+            f"(median {per_submission[len(per_submission) // 2]:.2f} s in a sandbox per submission; "
+            f"sandbox: {run.records[0].isolation.get('mode', '?')})"
         )
 
         nb_wall, nb_busy, times = timed(run_nbclient, paths, args.workers)
@@ -137,8 +140,8 @@ def main() -> None:
         )
 
         ratio = grade_wall / nb_wall
-        verdict = "meets" if ratio <= 1.3 else "MISSES"
-        print(f"ratio grade / nbclient = {ratio:.2f}  ({verdict} the target of at most 1.3)")
+        verdict = "meets" if ratio <= TARGET else "MISSES"
+        print(f"ratio grade / nbclient = {ratio:.2f}  ({verdict} the target of at most {TARGET})")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

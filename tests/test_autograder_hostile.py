@@ -19,7 +19,7 @@ import pytest
 from course_lib.grading.autograder import grade, hash_tree
 from course_lib.grading.release import build_release
 from course_lib.grading.runner import execute
-from course_lib.grading.sandbox import NOBODY, Limits
+from course_lib.grading.sandbox import WORKER_UID_BASE, Limits
 from course_lib.grading.wire import decode
 
 from grading_lesson import LABELLED_FRACTION_SOLUTION, solution_notebook, with_exercise, write_course, write_notebook
@@ -212,7 +212,9 @@ def test_memory_bombs_hit_the_memory_limit(batch):
     # A bomb at the top of the cell raises MemoryError; the function defined below it never is.
     record = batch["records"]["memory_bomb"]
     assert _scores(record) == {"01.windowed_mean": 0.0, "01.labelled_fraction": 1.0}
-    assert "MemoryError" in _exercise(record, "01.windowed_mean").message
+    # On a loaded machine filling 512 MB can outlast the 3 s limit: stopped either way.
+    message = _exercise(record, "01.windowed_mean").message
+    assert "MemoryError" in message or "limit per exercise" in message
 
 
 def test_exception_messages_stay_with_the_instructor(batch):
@@ -419,15 +421,17 @@ def test_what_a_submission_sees_of_its_sandbox(batch, tmp_path):
     finally:
         listener.close()
         target.unlink(missing_ok=True)
+    # No route (a network namespace without interfaces) or refused by the sandbox's own loopback.
+    assert facts.pop("network") in ("OSError", "ConnectionRefusedError")
     assert facts == {
-        "uid": NOBODY,
+        "uid": execution.isolation["user"],
         "pid": 2,  # the second process of its own PID namespace
         "cwd_files": [],
         "tmp": sorted(["home", "work", *_checkout_under_tmp()]),
-        "network": "OSError",
         # Out of reach either way: the checkout is not mounted in the sandbox at all (only
         # course_lib's own folder is) or, where it is, nobody may write there.
         "write": facts["write"] if facts["write"] in ("FileNotFoundError", "PermissionError") else "PermissionError",
         "memory_limited": True,
     }
-    assert execution.isolation["user"] == NOBODY
+    # A user of the grading worker's own, never root, never shared with the other worker.
+    assert execution.isolation["user"] in (WORKER_UID_BASE, WORKER_UID_BASE + 1)

@@ -10,7 +10,9 @@ student id is the file or folder name) the grader
 3. compares the answers, in this trusted process, with expected values it computes from the
    reference on the exercise's public cases and hidden cases drawn with the run's seed, using
    the same :func:`course_lib.grading.selfcheck.judge` as the learner's self-check;
-4. gives 0 to an exercise whose cell uses the reference solution, and flags it;
+4. gives 0 to an exercise whose cell uses the reference solution, and flags it: found in its
+   source, and from the calls the grader served (the sandbox's course_lib has no answers; its
+   withheld functions ask the grader, :func:`course_lib.grading.sandbox.call_reference`);
 5. writes per-student feedback and a Gradescope ``results.json`` as soon as a submission is done,
    then the class gradebook and summary (:mod:`course_lib.grading.feedback`,
    :mod:`course_lib.grading.gradebook`).
@@ -638,7 +640,6 @@ def grade_plan(plan: Plan, release: Release, cases: dict[str, CaseSet], seed: in
     if changes.added:
         record.notes.append(f"{changes.added} cell(s) added to the notebook; only exercise cells are graded.")
 
-    seeds = {item.id: hidden_seed(seed, item.id) for item in released.exercises}
     released_cells = released.notebook.get("cells", [])
     touched = {
         ident
@@ -651,7 +652,8 @@ def grade_plan(plan: Plan, release: Release, cases: dict[str, CaseSet], seed: in
         for ident in wanted - set(sources):
             execution.results[ident] = {"status": "missing"}
     else:
-        execution = execute(released, sources, seeds, limits)
+        lesson_cases = {item.id: (cases[item.id].public, cases[item.id].hidden) for item in released.exercises}
+        execution = execute(released, sources, None, limits, cases=lesson_cases)
         if not execution.isolation:
             # The sandbox never said it was ready: a problem of the grader's machine, not of the
             # submission; say so instead of blaming the student.
@@ -680,7 +682,8 @@ def grade_plan(plan: Plan, release: Release, cases: dict[str, CaseSet], seed: in
     for item in released.exercises:
         raw = execution.results.get(item.id, {"status": "crashed", "error": "no result"})
         try:
-            calls = raw.get("reference_calls") if isinstance(raw.get("reference_calls"), int) else 0
+            # Counted by the grader as it served the calls; nothing the sandbox says about them counts.
+            calls = execution.reference_calls.get(item.id, 0)
             grade = grade_exercise(item, raw, cases[item.id], reasons.get(item.id), calls)
         except Exception as exc:  # noqa: BLE001 - one exercise never costs the others their grade
             grade = ExerciseGrade(item.id, item.title, item.points, 0.0, "not gradable")
@@ -865,11 +868,15 @@ def grade(
         return record
 
     if any(p.problem is None for p in plans):
-        from course_lib.grading.runner import fork_context
+        from course_lib.grading.runner import configure_zygotes, fork_context, sandbox_mode
         from course_lib.lessons import lesson as find_lesson
 
         modules = [f"course_lib.{name}" for number in needed for name in find_lesson(number).modules]
-        fork_context(tuple(modules + [find_lesson(number).exercise_module for number in needed]))
+        preload = tuple(modules + [find_lesson(number).exercise_module for number in needed])
+        if sandbox_mode(limits) == "bwrap":
+            configure_zygotes(preload)
+        else:
+            fork_context(preload)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         records = list(pool.map(run_one, plans))
 

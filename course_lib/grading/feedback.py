@@ -1,6 +1,7 @@
 """Per-student feedback: Markdown, HTML and a Gradescope ``results.json``.
 
-Each graded submission gets a folder ``RESULTS/students/<student>/<lesson>/`` with
+Each graded submission gets a folder ``RESULTS/students/<folder>/<lesson>/`` (the folder name
+from :func:`assign_folders`), to hand back to the student, with
 
 - ``feedback.md`` and ``feedback.html``: the score of every exercise, which public or hidden case
   failed with expected vs got, and the hint for the mistake, in the words of the notebook's own
@@ -8,9 +9,15 @@ Each graded submission gets a folder ``RESULTS/students/<student>/<lesson>/`` wi
   the test code;
 - ``results.json``: the same in the Gradescope autograder format (one test for the public and one
   for the hidden cases of each exercise, with score, max_score, output and visibility);
-- ``record.json``: everything the grader knows, which a re-run reads to skip unchanged work;
-- ``output.txt``: the start of what the notebook printed (for the instructor only: a submission
-  could print its hidden inputs).
+and a folder ``RESULTS/instructor/<folder>/<lesson>/`` for the instructor only, with
+
+- ``record.json``: everything the grader knows (exception messages, what hidden cases returned,
+  the seed), which a re-run reads to skip unchanged work;
+- ``output.txt``: the start of what the notebook printed (a submission could print its hidden
+  inputs).
+
+The student's files never show the grading seed, an exception's message (its type only) or what
+the code returned on a hidden case.
 
 Examples
 --------

@@ -22,8 +22,10 @@ True
 from __future__ import annotations
 
 import ast
+import os
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterable
 
 from course_lib.grading.notebooks import cell_source, parse_source
@@ -180,3 +182,155 @@ def cell_changes(released: ReleasedLesson, submission: dict) -> CellChanges:
             deleted.append(cell.index)
     added = sum(count for count in unmatched.values() if count > 0)
     return CellChanges(tuple(sorted(edited)), tuple(sorted(deleted)), added)
+
+
+# --------------------------------------------------------------------------------------------
+# a course_lib without the answers, for the sandbox
+
+
+@dataclass(frozen=True)
+class WithheldCourseLib:
+    """A copy of course_lib whose answers are withheld, and what was withheld.
+
+    Attributes
+    ----------
+    folder : str
+        The copy (a folder named ``course_lib``), shown to sandboxes in place of course_lib.
+    functions : frozenset of str
+        ``module:function`` names whose body was replaced by a call to the grader, which runs the
+        real one and counts the calls (:func:`course_lib.grading.sandbox.call_reference`).
+    data : frozenset of str
+        ``module:name`` module constants (answer keys such as lesson 01's ``_MYSTERY_SHIFTS``)
+        set to None in the copy.
+    kept : tuple of str
+        References that are not plain module functions (classes, methods): left in the copy,
+        so their use is found only by :func:`reference_use`.
+    """
+
+    folder: str
+    functions: frozenset[str]
+    data: frozenset[str]
+    kept: tuple[str, ...]
+
+
+def _module_path(root: Path, module: str) -> Path | None:
+    parts = module.split(".")
+    if parts[0] != "course_lib":
+        return None
+    path = root.joinpath(*parts[1:]).with_suffix(".py") if len(parts) > 1 else root / "__init__.py"
+    return path if path.is_file() else None
+
+
+def _top_functions(tree: ast.Module) -> dict[str, ast.FunctionDef]:
+    return {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+
+
+def _private_constants(tree: ast.Module) -> set[str]:
+    """Private module constants that hold a table (``_KEY = {...}``): possible answer keys."""
+    names = set()
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        if not isinstance(getattr(node, "value", None), (ast.Dict, ast.List, ast.Tuple, ast.Set)):
+            continue
+        for target in targets:
+            if isinstance(target, ast.Name) and target.id.startswith("_") and not target.id.startswith("__"):
+                names.add(target.id)
+    return names
+
+
+def _stub(function: ast.FunctionDef, qualified: str) -> None:
+    """Replace ``function``'s body by a call to the grader that passes on every argument."""
+    spec = function.args
+    positional = [arg.arg for arg in spec.posonlyargs + spec.args]
+    items = positional + ([f"*{spec.vararg.arg}"] if spec.vararg else [])
+    keywords = [f"{arg.arg!r}: {arg.arg}" for arg in spec.kwonlyargs]
+    keywords += [f"**{spec.kwarg.arg}"] if spec.kwarg else []
+    call = (
+        "return __import__('course_lib.grading.sandbox', fromlist=['call_reference']).call_reference("
+        f"{qualified!r}, ({', '.join(items)}{',' if len(items) == 1 else ''}), {{{', '.join(keywords)}}})"
+    )
+    docstring = ast.Expr(ast.Constant("Withheld in the grading sandbox: the grader computes it."))
+    function.body = [docstring, *ast.parse(call).body]
+
+
+def withheld_course_lib(destination: str | Path, references: Iterable[str]) -> WithheldCourseLib:
+    """Write a copy of course_lib into ``destination`` without the answers of ``references``.
+
+    Each reference (``module:function``) that is a plain function of a course_lib module loses
+    its body, as do the module constants whose names start with ``_`` that it reads (answer
+    keys) and every other function of that module that reads them (the puzzles' generators).
+    A withheld function still works in the sandbox: it asks the grader, which runs the real one
+    and sees every call. The copy is what the bubblewrap sandbox shows as course_lib.
+
+    Parameters
+    ----------
+    destination : path
+        An existing empty folder; the copy is written to ``destination/course_lib``.
+    references : iterable of str
+        ``module:attribute`` names (the exercises' ``reference``).
+    """
+    import shutil
+
+    import course_lib
+
+    source = Path(course_lib.__file__).resolve().parent
+    target = Path(destination) / "course_lib"
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    trees: dict[str, ast.Module] = {}
+
+    def tree_of(module: str) -> ast.Module | None:
+        if module not in trees:
+            path = _module_path(source, module)
+            if path is None:
+                return None
+            trees[module] = ast.parse(path.read_text(encoding="utf-8"))
+        return trees[module]
+
+    functions: set[tuple[str, str]] = set()
+    kept = []
+    for reference in sorted(set(references)):
+        module, _, attribute = reference.partition(":")
+        tree = tree_of(module)
+        if tree is not None and attribute in _top_functions(tree):
+            functions.add((module, attribute))
+        else:
+            kept.append(reference)
+    data: set[tuple[str, str]] = set()
+    for module, name in sorted(functions):
+        body = _top_functions(tree_of(module))[name]  # type: ignore[arg-type]
+        constants = _private_constants(tree_of(module))  # type: ignore[arg-type]
+        for node in ast.walk(body):
+            if isinstance(node, ast.Name) and node.id in constants:
+                data.add((module, node.id))
+            elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("course_lib"):
+                other = tree_of(node.module)
+                for alias in node.names:
+                    if other is not None and alias.name in _private_constants(other):
+                        data.add((node.module, alias.name))
+    for module, constant in sorted(data):
+        for name, function in _top_functions(tree_of(module)).items():  # type: ignore[arg-type]
+            if any(isinstance(node, ast.Name) and node.id == constant for node in ast.walk(function)):
+                functions.add((module, name))
+    for module in sorted({module for module, _ in functions} | {module for module, _ in data}):
+        tree = tree_of(module)
+        assert tree is not None
+        for name, function in _top_functions(tree).items():
+            if (module, name) in functions:
+                _stub(function, f"{module}:{name}")
+        for node in tree.body:
+            targets = node.targets if isinstance(node, ast.Assign) else []
+            if any(isinstance(t, ast.Name) and (module, t.id) in data for t in targets):
+                node.value = ast.Constant(None)
+        path = _module_path(target, module)
+        assert path is not None
+        path.write_text(ast.unparse(ast.fix_missing_locations(tree)) + "\n", encoding="utf-8")
+    for folder, _, files in os.walk(target):
+        os.chmod(folder, 0o755)
+        for name in files:
+            os.chmod(os.path.join(folder, name), 0o644)
+    return WithheldCourseLib(
+        str(target),
+        frozenset(f"{module}:{name}" for module, name in functions),
+        frozenset(f"{module}:{name}" for module, name in data),
+        tuple(kept),
+    )

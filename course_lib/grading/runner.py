@@ -18,22 +18,43 @@ import json
 import multiprocessing
 import multiprocessing.connection
 import os
+import pickle
 import shutil
 import signal
+import socket
+import struct
+import subprocess
+import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from course_lib.grading.notebooks import cell_source
 from course_lib.grading.release import ReleasedLesson, exercise_id_of
-from course_lib.grading.sandbox import PRELOAD, Job, JobCell, Limits, run_job
+from course_lib.grading.sandbox import (
+    PRELOAD,
+    REFERENCE_REQUEST_BYTES,
+    WORKER_UID_BASE,
+    Job,
+    JobCell,
+    Limits,
+    _python_paths,
+    bwrap_command,
+    bwrap_program,
+    run_job,
+    zygote_environment,
+)
 
 #: Largest message a sandbox may send, and largest total per attempt: everything a submission
 #: sends is bounded where it is received.
 MAX_MESSAGE_BYTES = 16 * 2**20
 MAX_ATTEMPT_BYTES = 64 * 2**20
+#: A request for a withheld function may be larger (a released cell's statistic on 10**6 values);
+#: it is bounded on its own and not counted in the attempt's total.
+MAX_REQUEST_BYTES = 48 * 2**20
 #: Keys and size of the sandbox's report on its isolation that the grader keeps.
 _ISOLATION_KEYS = ("mode", "network", "filesystem", "processes", "user", "namespaces_error", "scratch", "workdir")
 _SIGNALS = {
@@ -108,16 +129,20 @@ class Execution:
     isolation: dict[str, Any] = field(default_factory=dict)
     attempts: int = 0
     seconds: float = 0.0
+    #: Exercise id -> calls to its reference that the grader served before it was graded.
+    reference_calls: dict[str, int] = field(default_factory=dict)
 
 
 def build_job(
     released: ReleasedLesson,
     sources: dict[str, str],
-    seeds: dict[str, int],
+    cases: dict[str, tuple[list, list]],
     limits: Limits,
     *,
     stubbed: set[str] = frozenset(),  # type: ignore[assignment]
     collect: set[str] | None = None,
+    uid: int = WORKER_UID_BASE,
+    inside_bwrap: bool = False,
 ) -> Job:
     """The code cells to run: released cells up to the last exercise, the submission's exercises.
 
@@ -147,7 +172,20 @@ def build_job(
         wanted = collect is None or ident in collect
         cells.append(JobCell(index, source, ident, collect=wanted, missing=missing))
     answers = {item.id: item.answer for item in released.exercises}
-    return Job(released.number, tuple(cells), answers, dict(seeds), limits)
+    wanted = {cell.exercise for cell in cells if cell.exercise and cell.collect}
+    copy = withheld()
+    return Job(
+        released.number,
+        tuple(cells),
+        answers,
+        {ident: cases[ident] for ident in wanted},
+        limits,
+        uid=uid,
+        inside_bwrap=inside_bwrap,
+        withheld=tuple(sorted(copy.functions)),
+        withheld_data=tuple(sorted(copy.data)),
+        withheld_folder=copy.folder,
+    )
 
 
 def describe_exit(code: int | None) -> str:
@@ -174,6 +212,9 @@ class _Attempt:
     failure: str | None = None
     scratch: str | None = None
     received: int = 0
+    last_size: int = 0
+    #: Exercise id -> calls to its reference served before it was graded.
+    reference_calls: dict[str, int] = field(default_factory=dict)
 
 
 def _kill(process: multiprocessing.process.BaseProcess) -> None:
@@ -199,20 +240,309 @@ def _parse(data: bytes) -> dict[str, Any]:
 
 def _receive(reader: Any, attempt: "_Attempt") -> bytes:
     """One message, within the size bounds per message and per attempt (else ``OSError``)."""
-    data = reader.recv_bytes(MAX_MESSAGE_BYTES)
-    attempt.received += len(data)
+    data = reader.recv_bytes(MAX_REQUEST_BYTES)
+    attempt.last_size = len(data)
+    if len(data) > MAX_MESSAGE_BYTES and not data.startswith(b'{"event": "reference"'):
+        raise OSError("the sandbox sent a message larger than the grader reads")
+    if not data.startswith(b'{"event": "reference"'):
+        attempt.received += len(data)
     if attempt.received > MAX_ATTEMPT_BYTES:
         raise OSError("the sandbox sent more than the grader reads")
     return data
 
 
-def _attempt(job: Job, deadline: float) -> _Attempt:
-    context = fork_context()
-    reader, writer = context.Pipe(duplex=False)
-    process = context.Process(target=run_job, args=(job, writer), daemon=True)
-    with _start_lock:  # multiprocessing's bookkeeping of children is not documented thread-safe
-        process.start()
-    writer.close()
+class SandboxUnavailable(RuntimeError):
+    """The sandbox asked for cannot run on this machine (``bwrap`` missing, not root...)."""
+
+
+def sandbox_mode(limits: Limits) -> str:
+    """"bwrap" or "fallback": what ``limits.sandbox`` means on this machine (see :class:`Limits`).
+
+    Raises
+    ------
+    SandboxUnavailable
+        If bubblewrap is asked for and cannot be used.
+    """
+    usable = limits.isolate and os.geteuid() == 0 and bwrap_program() is not None
+    if limits.sandbox == "bwrap" and not usable:
+        raise SandboxUnavailable(
+            "the bubblewrap sandbox needs root and the bwrap program (apt-get install bubblewrap)"
+        )
+    return "bwrap" if usable and limits.sandbox != "fallback" else "fallback"
+
+
+class _Slots:
+    """Numbers of the grading workers running now (worker k runs submissions as user BASE + k)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._busy: set[int] = set()
+
+    def acquire(self) -> int:
+        with self._lock:
+            slot = next(n for n in range(len(self._busy) + 1) if n not in self._busy)
+            self._busy.add(slot)
+            return slot
+
+    def release(self, slot: int) -> None:
+        with self._lock:
+            self._busy.discard(slot)
+
+
+_slots = _Slots()
+
+
+class Zygote:
+    """A warm process inside bubblewrap that forks one sandboxed child per job (grader side).
+
+    See :func:`course_lib.grading.sandbox.zygote_main`. A zygote serves one grading worker, one
+    job at a time; it is restarted when it dies or stops answering.
+    """
+
+    def __init__(self, preload: tuple[str, ...], replace: dict[str, str] | None = None) -> None:
+        program = bwrap_program()
+        if program is None:
+            raise SandboxUnavailable("bwrap is not installed (apt-get install bubblewrap)")
+        self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.errors = tempfile.TemporaryFile()
+        argv = bwrap_command(program, _python_paths(), replace=replace) + [
+            sys.executable,
+            "-m",
+            "course_lib.grading.sandbox",
+            "zygote",
+            str(theirs.fileno()),
+            json.dumps(list(preload)),
+        ]
+        self.process = subprocess.Popen(
+            argv,
+            pass_fds=(theirs.fileno(),),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=self.errors,
+            env=zygote_environment(),
+            start_new_session=True,
+        )
+        theirs.close()
+        self.control.settimeout(120)
+        try:
+            ready = self.control.recv(1)
+        except OSError:
+            ready = b""
+        self.control.settimeout(None)
+        if ready != b"R":
+            self.close()
+            self.errors.seek(0)
+            detail = self.errors.read(2000).decode("utf-8", errors="replace").strip()
+            raise SandboxUnavailable(f"the bubblewrap sandbox did not start: {detail or 'no message'}")
+
+    def alive(self) -> bool:
+        if self.process.poll() is not None:
+            return False
+        ready = multiprocessing.connection.wait([self.control], timeout=0)
+        return not ready  # an idle zygote sends nothing; readable means closed
+
+    def start(self, job: Job) -> tuple[multiprocessing.connection.Connection, int]:
+        """Send a job; return its channel and the descriptor the grader's replies go to."""
+        reader, writer = os.pipe()
+        replies_read, replies_write = os.pipe()
+        body = pickle.dumps(job)
+        try:
+            socket.send_fds(self.control, [b"J" + struct.pack("!Q", len(body))], [writer, replies_read])
+            self.control.sendall(body)
+        except OSError:
+            os.close(reader)
+            os.close(replies_write)
+            raise
+        finally:
+            os.close(writer)
+            os.close(replies_read)
+        return multiprocessing.connection.Connection(reader, writable=False), replies_write
+
+    def kill_job(self) -> None:
+        try:
+            self.control.sendall(b"K")
+        except OSError:
+            pass
+
+    def exit_code(self, timeout: float) -> int | None:
+        """The job's exit code, once the zygote reports it (None if it does not in time)."""
+        self.control.settimeout(timeout)
+        try:
+            data = b""
+            while len(data) < 5:
+                chunk = self.control.recv(5 - len(data))
+                if not chunk:
+                    return None
+                data += chunk
+        except OSError:
+            return None
+        finally:
+            self.control.settimeout(None)
+        return struct.unpack("!i", data[1:])[0] if data[:1] == b"E" else None
+
+    def close(self) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.process.kill()
+        self.process.wait(10)
+        self.control.close()
+        self.errors.close()
+
+
+_zygotes: dict[int, Zygote] = {}
+_zygote_lock = threading.Lock()
+_preload: tuple[str, ...] = ()
+_replace: dict[str, str] = {}
+
+
+_withheld_lock = threading.Lock()
+_withheld_copy: Any = None
+
+
+def withheld() -> Any:
+    """The course_lib without the answers of every registered exercise, written once per process.
+
+    Returns a :class:`course_lib.grading.integrity.WithheldCourseLib`; the folder is deleted
+    when the grader exits.
+    """
+    global _withheld_copy
+    with _withheld_lock:
+        if _withheld_copy is None:
+            import atexit
+
+            from course_lib.grading.integrity import withheld_course_lib
+            from course_lib.grading.registry import exercise_ids, get_exercise
+
+            folder = tempfile.mkdtemp(prefix="course-grader-withheld-")
+            atexit.register(shutil.rmtree, folder, True)
+            os.chmod(folder, 0o755)
+            _withheld_copy = withheld_course_lib(folder, [get_exercise(i).reference for i in exercise_ids()])
+        return _withheld_copy
+
+
+def configure_zygotes(preload: tuple[str, ...] = (), replace: dict[str, str] | None = None) -> None:
+    """What new zygotes import, and which folders they see replaced; running ones are stopped."""
+    global _preload, _replace
+    with _zygote_lock:
+        wanted = tuple(dict.fromkeys([*PRELOAD, *_preload, *preload])), dict(replace or {})
+        if wanted == (_preload, _replace):
+            return
+        _preload, _replace = wanted
+        for zygote in _zygotes.values():
+            zygote.close()
+        _zygotes.clear()
+
+
+#: Zygotes are started from this one long-lived thread: bubblewrap's --die-with-parent ties a
+#: zygote's life to the thread that started it, and grading threads end with each batch.
+_launcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="course-grader-zygotes")
+
+
+def _zygote(slot: int) -> Zygote:
+    with _zygote_lock:
+        zygote = _zygotes.get(slot)
+        if zygote is not None and not zygote.alive():
+            zygote.close()
+            zygote = None
+        if zygote is None:
+            if not _replace:
+                import course_lib
+
+                here = os.path.dirname(os.path.realpath(course_lib.__file__))
+                configure = {here: withheld().folder}
+            else:
+                configure = _replace
+            zygote = _zygotes[slot] = _launcher.submit(Zygote, _preload or PRELOAD, configure).result()
+        return zygote
+
+
+def _retire_zygote(slot: int) -> None:
+    with _zygote_lock:
+        zygote = _zygotes.pop(slot, None)
+    if zygote is not None:
+        zygote.close()
+
+
+class _Handle:
+    """A running job: its channel, something to wait on for its end, and how to stop it."""
+
+    reader: multiprocessing.connection.Connection
+    sentinel: Any
+    replies: int  # the grader's end of the replies to call_reference (non-blocking)
+
+    def exit_code(self) -> int | None:
+        raise NotImplementedError
+
+    def stop(self, finished: bool) -> None:
+        raise NotImplementedError
+
+
+class _ForkServerHandle(_Handle):
+    def __init__(self, job: Job) -> None:
+        context = fork_context()
+        self.reader, writer = context.Pipe(duplex=False)
+        replies_read, self._replies = context.Pipe(duplex=False)
+        self.process = context.Process(target=_run_forked, args=(job, writer, replies_read), daemon=True)
+        with _start_lock:  # multiprocessing's bookkeeping of children is not documented thread-safe
+            self.process.start()
+        writer.close()
+        replies_read.close()
+        self.replies = self._replies.fileno()
+        self.sentinel = self.process.sentinel
+
+    def exit_code(self) -> int | None:
+        self.process.join(5)
+        return self.process.exitcode
+
+    def stop(self, finished: bool) -> None:
+        if finished:
+            self.process.join(5)
+        _kill(self.process)
+        self._replies.close()
+
+
+def _run_forked(job: Job, conn: Any, replies: Any) -> None:
+    """The fork server's target: the replies' Connection stays referenced while the job runs."""
+    _run_forked.keep = replies  # type: ignore[attr-defined]
+    run_job(job, conn, replies.fileno())
+
+
+class _ZygoteHandle(_Handle):
+    def __init__(self, job: Job, slot: int) -> None:
+        self.slot = slot
+        self.zygote = _zygote(slot)
+        try:
+            self.reader, self.replies = self.zygote.start(job)
+        except OSError:  # it died between the check and the job: once more with a fresh one
+            _retire_zygote(slot)
+            self.zygote = _zygote(slot)
+            self.reader, self.replies = self.zygote.start(job)
+        self.sentinel = self.zygote.control
+        self.code: int | None = None
+        self.reported = False
+
+    def exit_code(self) -> int | None:
+        if not self.reported:
+            self.code = self.zygote.exit_code(10)
+            self.reported = True
+        return self.code
+
+    def stop(self, finished: bool) -> None:
+        os.close(self.replies)
+        if not self.reported:
+            if not finished:
+                self.zygote.kill_job()
+            self.exit_code()
+            if self.code is None:  # the zygote did not answer: start a fresh one next time
+                _retire_zygote(self.slot)
+
+
+def _attempt(job: Job, deadline: float, slot: int = 0) -> _Attempt:
+    handle: _Handle = _ZygoteHandle(job, slot) if job.inside_bwrap else _ForkServerHandle(job)
+    reader = handle.reader
+    os.set_blocking(handle.replies, False)
     attempt = _Attempt()
     collect = {cell.exercise for cell in job.cells if cell.exercise and cell.collect}
     cell_deadline = None
@@ -220,7 +550,7 @@ def _attempt(job: Job, deadline: float) -> _Attempt:
         while True:
             limit = deadline if cell_deadline is None else min(deadline, cell_deadline)
             ready = multiprocessing.connection.wait(
-                [reader, process.sentinel], timeout=max(0.0, limit - time.monotonic())
+                [reader, handle.sentinel], timeout=max(0.0, limit - time.monotonic())
             )
             if not ready:
                 if cell_deadline is not None and cell_deadline <= deadline:
@@ -239,29 +569,108 @@ def _attempt(job: Job, deadline: float) -> _Attempt:
                     cell_deadline = _handle(message, attempt, collect, job, cell_deadline)
                     if attempt.done is not None:
                         return attempt
-                process.join(5)
-                attempt.failure = describe_exit(process.exitcode)
+                attempt.failure = describe_exit(handle.exit_code())
                 return attempt
             try:
                 message = _parse(_receive(reader, attempt))
             except EOFError:
-                process.join(5)
-                attempt.failure = describe_exit(process.exitcode)
+                attempt.failure = describe_exit(handle.exit_code())
                 return attempt
             except (OSError, ValueError, UnicodeDecodeError):
                 attempt.failure = "sent data the grader could not read"
                 return attempt
+            if message["event"] == "reference":
+                _serve_reference(message, attempt, job, collect, handle.replies, deadline)
+                if attempt.failure:
+                    return attempt
+                continue
             cell_deadline = _handle(message, attempt, collect, job, cell_deadline)
             if attempt.done is not None:
                 return attempt
             if attempt.failure:
                 return attempt
     finally:
-        if attempt.done is not None:
-            process.join(5)
-        _kill(process)
+        handle.stop(finished=attempt.done is not None)
         reader.close()
         _remove_scratch(attempt.scratch)
+
+
+#: Largest integer argument of a withheld function the grader runs (sizes of simulations).
+MAX_REFERENCE_INT = 10**6
+REFERENCE_REPLY_BYTES = 16 * 2**20
+
+
+def _check_arguments(value: Any, depth: int = 0) -> None:
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int) and abs(value) > MAX_REFERENCE_INT:
+        raise ValueError(f"an integer argument above {MAX_REFERENCE_INT} is refused in the grading sandbox")
+    if isinstance(value, (list, tuple, set)):
+        for item in value:
+            _check_arguments(item, depth + 1)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_arguments(key, depth + 1)
+            _check_arguments(item, depth + 1)
+
+
+def _write_reply(fd: int, data: bytes, deadline: float) -> bool:
+    """Write a reply without ever blocking the grader past ``deadline`` (False if it could not)."""
+    import select
+
+    view = memoryview(len(data).to_bytes(8, "big") + data)
+    while view:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        _, writable, _ = select.select([], [fd], [], remaining)
+        if not writable:
+            return False
+        try:
+            written = os.write(fd, view[: 1 << 16])
+        except BlockingIOError:
+            continue
+        except OSError:
+            return False
+        view = view[written:]
+    return True
+
+
+def _serve_reference(
+    message: dict[str, Any], attempt: _Attempt, job: Job, collect: set[str], replies: int, deadline: float
+) -> None:
+    """Run a withheld function for the sandbox, and count the call if it is an ungraded answer."""
+    import importlib
+
+    from course_lib.grading import wire
+    from course_lib.grading.registry import get_exercise
+
+    name = message.get("name")
+    if not isinstance(name, str) or name not in job.withheld:
+        attempt.failure = "sent a request the grader does not serve"
+        return
+    # Counted: calls made while one of the submission's exercise cells (or its cases) runs, to
+    # the reference of an exercise not graded yet. Calls from the released notebook's own cells
+    # (a drift report that uses a test statistic before its exercise) are not the student's.
+    if attempt.isolation and attempt.current is not None:
+        for ident in collect:
+            if ident not in attempt.results and get_exercise(ident).reference == name:
+                attempt.reference_calls[ident] = attempt.reference_calls.get(ident, 0) + 1
+    try:
+        if attempt.last_size > REFERENCE_REQUEST_BYTES:
+            raise ValueError("the arguments are too large for the grader")
+        args, kwargs = wire.decode(message.get("args")), wire.decode(message.get("kwargs"))
+        if not isinstance(args, list) or not isinstance(kwargs, dict) or not all(isinstance(k, str) for k in kwargs):
+            raise TypeError("malformed arguments")
+        _check_arguments(args)
+        _check_arguments(kwargs)
+        module_name, _, attribute = name.partition(":")
+        function = getattr(importlib.import_module(module_name), attribute)
+        reply: dict[str, Any] = {"value": wire.encode(function(*args, **kwargs), max_bytes=REFERENCE_REPLY_BYTES)}
+    except Exception as exc:  # noqa: BLE001 - the sandbox's arguments, the sandbox's error
+        reply = {"raised": [type(exc).__name__, str(exc)[:500]]}
+    if not _write_reply(replies, json.dumps(reply, allow_nan=False).encode("utf-8"), deadline):
+        attempt.failure = "did not read the grader's replies"
 
 
 def _handle(
@@ -304,13 +713,53 @@ def _remove_scratch(path: str | None) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
+def draw_cases(released: ReleasedLesson, seeds: dict[str, int]) -> dict[str, tuple[list, list]]:
+    """Public and hidden cases of a lesson's exercises, hidden ones drawn with ``seeds``."""
+    from course_lib.grading.registry import get_exercise
+
+    cases = {}
+    for item in released.exercises:
+        exercise = get_exercise(item.id)
+        hidden = exercise.draw_hidden_cases(seeds[item.id]) if exercise.hidden_cases else []
+        cases[item.id] = (list(exercise.public_cases()), list(hidden))
+    return cases
+
+
 def execute(
     released: ReleasedLesson,
     sources: dict[str, str],
-    seeds: dict[str, int],
+    seeds: dict[str, int] | None,
     limits: Limits,
+    *,
+    cases: dict[str, tuple[list, list]] | None = None,
 ) -> Execution:
-    """Run a submission's exercise cells inside the released notebook; see the module docstring."""
+    """Run a submission's exercise cells inside the released notebook; see the module docstring.
+
+    Parameters
+    ----------
+    seeds : dict, optional
+        Exercise id -> seed of its hidden cases, used when ``cases`` is not given.
+    cases : dict, optional
+        Exercise id -> (public cases, hidden cases), as the grader drew them.
+    """
+    if cases is None:
+        cases = draw_cases(released, seeds or {})
+    mode = sandbox_mode(limits)
+    slot = _slots.acquire()
+    try:
+        return _execute(released, sources, cases, limits, mode, slot)
+    finally:
+        _slots.release(slot)
+
+
+def _execute(
+    released: ReleasedLesson,
+    sources: dict[str, str],
+    cases: dict[str, tuple[list, list]],
+    limits: Limits,
+    mode: str,
+    slot: int,
+) -> Execution:
     start = time.monotonic()
     deadline = start + limits.submission_seconds
     execution = Execution()
@@ -328,10 +777,24 @@ def execute(
                     "error": f"not reached within the {limits.submission_seconds:g} s limit per submission",
                 }
             break
-        job = build_job(released, sources, seeds, limits, stubbed=stubbed, collect=pending)
-        attempt = _attempt(job, deadline)
+        job = build_job(
+            released,
+            sources,
+            cases,
+            limits,
+            stubbed=stubbed,
+            collect=pending,
+            uid=WORKER_UID_BASE + slot,
+            inside_bwrap=mode == "bwrap",
+        )
+        try:
+            attempt = _attempt(job, deadline, slot)
+        except SandboxUnavailable as exc:
+            attempt = _Attempt(failure=str(exc))
         execution.attempts += 1
         execution.results.update(attempt.results)
+        for ident, calls in attempt.reference_calls.items():
+            execution.reference_calls[ident] = execution.reference_calls.get(ident, 0) + calls
         execution.isolation = execution.isolation or attempt.isolation
         if attempt.done is not None:
             errors = attempt.done.get("cell_errors")
