@@ -57,8 +57,27 @@ solutions: $(STAMP)
 	$(PY) -c 'from course_lib.grading.notebooks import compact_notebook_figures as c; c("notebooks/solutions")'
 	$(PY) -m course_lib.grading student
 
+# make bench PEERS=1 also times the drift libraries a user would otherwise pick, each in its own
+# git-ignored environment .venv-peers-NAME/ built from benchmarks/peers/requirements-NAME.txt
+# (they cannot share .venv: Evidently 0.7 needs pandas < 3, alibi-detect numpy < 2).
+PEERS ?=
+PEER_LIBRARIES := evidently alibi-detect nannyml
+
 bench: $(STAMP)
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+	@if [ -n "$(PEERS)" ]; then \
+	  for name in $(PEER_LIBRARIES); do \
+	    env=.venv-peers-$$name; requirements=benchmarks/peers/requirements-$$name.txt; \
+	    if [ ! -f $$env/.installed ] || [ $$requirements -nt $$env/.installed ]; then \
+	      echo "== building $$env/ from $$requirements"; \
+	      { test -x $$env/bin/python || $(PYTHON) -m venv $$env; } && \
+	      NML_DISABLE_USAGE_LOGGING=1 $$env/bin/python -m pip install --quiet -r $$requirements && \
+	      touch $$env/.installed || exit 1; \
+	    fi; \
+	  done; \
+	  echo "== benchmarks/peers/bench_peers.py"; \
+	  NML_DISABLE_USAGE_LOGGING=1 $(PY) benchmarks/peers/bench_peers.py || exit 1; \
+	fi
 
 site-build: $(STAMP)
 	$(PY) jupyter-lite/build.py
