@@ -47,6 +47,27 @@ def _probe(lesson, body: str, sandbox: str) -> dict:
     return decode(result["public"][0]["value"])
 
 
+def test_the_sandbox_option(monkeypatch, tmp_path, capsys):
+    from course_lib.grading import runner
+    from course_lib.grading.__main__ import main
+
+    with pytest.raises(ValueError, match="sandbox must be"):
+        Limits(sandbox="docker")
+    assert runner.sandbox_mode(Limits(sandbox="fallback")) == "fallback"
+    monkeypatch.setattr(runner, "bwrap_program", lambda: None)
+    assert runner.sandbox_mode(Limits()) == "fallback"  # auto: whatever this machine allows
+    with pytest.raises(runner.SandboxUnavailable, match="bubblewrap"):
+        runner.sandbox_mode(Limits(sandbox="bwrap"))
+    write_course(tmp_path / "course")
+    release = build_release(tmp_path / "course" / "notebooks" / "solutions")
+    write_notebook(
+        tmp_path / "submissions" / "a.ipynb", with_exercise(release.lessons["01"].notebook, "01.windowed_mean", "x = 1")
+    )
+    code = main(["grade", str(tmp_path / "submissions"), "--out", str(tmp_path / "out"), "--root",
+                 str(tmp_path / "course"), "--sandbox", "bwrap"])
+    assert code == 2 and "bubblewrap" in capsys.readouterr().err
+
+
 # ---------------------------------------------------------------------------------------------
 # (4) descriptors
 

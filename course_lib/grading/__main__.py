@@ -54,6 +54,7 @@ def _grade(args: argparse.Namespace) -> int:
         exercise_seconds=args.timeout,
         submission_seconds=args.submission_timeout,
         memory_mb=args.memory_mb,
+        sandbox=args.sandbox,
     )
 
     def progress(record, reused: bool) -> None:
@@ -62,17 +63,23 @@ def _grade(args: argparse.Namespace) -> int:
         score = f"{record.score:g}/{record.max_score:g}"
         print(f"{record.student} · lesson {record.lesson}: {score} {record.status}{flags}{note}", flush=True)
 
-    run = grade(
-        args.submissions,
-        args.out,
-        release=release,
-        seed=args.seed,
-        limits=limits,
-        workers=args.workers,
-        force=args.force,
-        lesson=args.lesson,
-        progress=progress,
-    )
+    from course_lib.grading.runner import SandboxUnavailable
+
+    try:
+        run = grade(
+            args.submissions,
+            args.out,
+            release=release,
+            seed=args.seed,
+            limits=limits,
+            workers=args.workers,
+            force=args.force,
+            lesson=args.lesson,
+            progress=progress,
+        )
+    except SandboxUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(f"graded {len(run.records)} submissions with seed {run.seed} in {run.seconds:.1f} s; results in {args.out}")
     if not run.submissions_unchanged:
         print("error: the submissions folder changed during grading", file=sys.stderr)
@@ -115,6 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     grading.add_argument(
         "--memory-mb", type=int, default=2048, help="MB of memory per submission beyond the libraries (default: 2048)"
+    )
+    grading.add_argument(
+        "--sandbox",
+        choices=("auto", "bwrap", "fallback"),
+        default="auto",
+        help="bwrap: bubblewrap (root; fails if missing); fallback: without it; auto (default): bwrap when possible",
     )
     grading.set_defaults(run=_grade)
     return parser
