@@ -565,7 +565,7 @@ def histogram_quantile(q: float, upper_bounds: Sequence[float], cumulative_count
 
     Examples
     --------
-    >>> histogram_quantile(0.5, [0.1, 0.5, 1.0, float("inf")], [10, 60, 90, 100])
+    >>> round(histogram_quantile(0.5, [0.1, 0.5, 1.0, float("inf")], [10, 60, 90, 100]), 6)
     0.42
     >>> histogram_quantile(0.99, [0.1, 0.5, 1.0, float("inf")], [10, 60, 90, 100])
     1.0
