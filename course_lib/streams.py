@@ -39,6 +39,10 @@ import math
 import random
 import statistics
 from dataclasses import dataclass
+from itertools import repeat as _repeat
+from operator import add as _add
+from operator import mul as _mul
+from operator import sub as _sub
 from typing import Any, Callable, Iterable
 
 import numpy as np
@@ -69,6 +73,15 @@ def _as_real(x: Any) -> float:
         return float(x)
     except (TypeError, ValueError):
         raise TypeError(f"x must be a real number; got {type(x).__name__} {x!r}") from None
+
+
+def _checked_real(x: Any) -> float:
+    """``x`` as a finite float, or the error ``update`` raises for it."""
+    if x.__class__ is not float:
+        x = _as_real(x)
+    if x - x:  # NaN or infinite
+        raise _not_finite(x)
+    return x
 
 
 def _not_finite(x: float) -> ValueError:
@@ -165,7 +178,8 @@ class ADWIN(DriftDetector):
 
     __slots__ = (
         "delta", "clock", "max_buckets", "min_window_length", "grace_period", "n_detections",
-        "_width", "_total", "_sq", "_tick", "_step", "_to_check", "_row0", "_totals", "_variances",
+        "_row0", "_due", "_folded", "_step", "_to_check", "_width", "_total", "_sq", "_totals",
+        "_variances",
     )  # fmt: skip
 
     #: Pending single elements are merged into buckets at least this often, so that a long
@@ -201,99 +215,121 @@ class ADWIN(DriftDetector):
         self._total = 0.0
         self._sq = 0.0  # sum of squared deviations from the window's mean
         self._to_check = self.clock
-        self._step = self._tick = min(self.clock, self._SETTLE_EVERY)
         # _totals[i] and _variances[i] hold the sums and squared-deviation sums of the buckets of
         # 2**i elements, oldest first. Row 0 buckets are single elements (variance 0), so that
-        # row keeps no variance list.
+        # row keeps no variance list. update() only appends to row 0: the elements from index
+        # _folded on are not yet in _width, _total and _sq, and when row 0 reaches _due elements
+        # _scheduled() folds them in, merges full rows and, every ``clock`` elements, checks.
         self._row0 = []
         self._totals = [self._row0]
         self._variances = [None]
+        self._folded = 0
+        self._step = self._due = min(self.clock, self._SETTLE_EVERY)
 
     @property
     def width(self) -> int:
+        self._fold()
         return int(self._width)
 
     @property
     def estimation(self) -> float:
+        self._fold()
         return self._total / self._width if self._width else 0.0
 
     @property
     def variance(self) -> float:
+        self._fold()
         return self._sq / self._width if self._width else 0.0
 
     @property
     def n_buckets(self) -> int:
-        self._settle()
+        self._catch_up()
         return sum(len(row) for row in self._totals)
 
     def update(self, x: float) -> bool:
         """Add ``x`` to the window; return True when the window was cut (a change)."""
-        if x.__class__ is not float:
-            x = _as_real(x)
-        if x - x:  # NaN or infinite
-            raise _not_finite(x)
-        if self.drift_detected:
-            self.reset()
-        # The arithmetic and its order follow river's ADWIN, so both round alike and agree on
-        # every detection index.
-        width = self._width
-        if width:
-            deviation = x - self._total / width
-            self._sq += width * deviation * deviation / (width + 1.0)
-        self._width = width + 1.0
-        self._total += x
-        self._row0.append(x)
-        tick = self._tick - 1
-        if tick:
-            self._tick = tick
+        if x.__class__ is not float or x - x:  # x - x: NaN or infinite
+            x = _checked_real(x)
+        # Only an append per element: the running sums are brought up to date every few
+        # elements, in one loop (_fold), which is cheaper than six attribute writes each time.
+        row0 = self._row0
+        row0.append(x)
+        if len(row0) < self._due:
             return False
         return self._scheduled()
 
     def _detect_all(self, values: list) -> list[int]:
-        """:func:`detect`'s loop for ADWIN: :meth:`update` over a list of checked floats, with the
-        window's running sums kept in local variables between checks (same state, same results,
-        without a method call and six attribute writes per element)."""
+        """:func:`detect`'s loop for ADWIN: :meth:`update` over a list of checked floats, a slice
+        at a time (same state, same results, without a method call per element)."""
         found: list[int] = []
-        width, total, sq, tick = self._width, self._total, self._sq, self._tick
-        append = self._row0.append
-        fired = self.drift_detected
-        for index, x in enumerate(values):
-            if fired:
+        start, stop_all = 0, len(values)
+        while start < stop_all:
+            if self.drift_detected:  # what update() does with the element after a detection
                 self.reset()
-                width, total, sq, tick = 0.0, 0.0, 0.0, self._tick
-                append = self._row0.append
-                fired = False
-            if width:
-                deviation = x - total / width
-                sq += width * deviation * deviation / (width + 1.0)
-            width += 1.0
-            total += x
-            append(x)
-            tick -= 1
-            if tick:
-                continue
-            self._width, self._total, self._sq = width, total, sq
-            fired = self._scheduled()
-            if fired:
-                found.append(index)
-            width, total, sq, tick = self._width, self._total, self._sq, self._tick
-        self._width, self._total, self._sq, self._tick = width, total, sq, tick
+            row0 = self._row0
+            stop = start + self._due - len(row0)
+            row0 += values[start:stop]
+            if stop > stop_all:
+                break
+            start = stop
+            if self._scheduled():
+                found.append(stop - 1)
         return found
 
     def _scheduled(self) -> bool:
-        """Every few elements: merge the pending buckets and, every ``clock`` elements, check."""
-        self._settle()
+        """Row 0 is due: fold, merge and, every ``clock`` elements, check."""
+        if self.drift_detected:  # the element just appended opens a fresh window
+            x = self._row0[-1]
+            self.reset()
+            self._row0.append(x)
+            if len(self._row0) < self._due:
+                return False
+        self._catch_up()
         to_check = self._to_check - self._step
         check = not to_check
         if check:
             to_check = self.clock
         self._to_check = to_check
-        self._step = self._tick = min(to_check, self._SETTLE_EVERY)
+        self._step = step = min(to_check, self._SETTLE_EVERY)
         if check and self._width > self.grace_period and self._cut():
             self.drift_detected = True
             self.n_detections += 1
+            self._due = 0  # the next update() comes here and starts a fresh window
             return True
+        self._due = len(self._row0) + step
         return False
+
+    def _fold(self) -> None:
+        """Add the pending elements of row 0 to the window's width, sum and sum of squares.
+
+        The arithmetic and its order follow river's ADWIN, element by element, so both round
+        alike and agree on every detection index.
+        """
+        row0 = self._row0
+        start = self._folded
+        if start == len(row0):
+            return
+        pending = iter(row0[start:])
+        width, total, sq = self._width, self._total, self._sq
+        if not width:
+            total += next(pending)
+            width = 1.0
+        for x in pending:
+            deviation = x - total / width
+            sq += width * deviation * deviation / (width + 1.0)
+            width += 1.0
+            total += x
+        self._width, self._total, self._sq = width, total, sq
+        self._folded = len(row0)
+
+    def _catch_up(self) -> None:
+        """Fold the pending elements and merge full rows, keeping the next due point in step."""
+        self._fold()
+        row0 = self._row0
+        before = len(row0)
+        self._settle()
+        self._due -= before - len(row0)
+        self._folded = len(row0)
 
     def _settle(self) -> None:
         """Merge the two oldest buckets of a row while it holds more than ``max_buckets``.
@@ -309,8 +345,9 @@ class ADWIN(DriftDetector):
         pairs = 2 * ((len(row) - limit + 1) // 2)
         first, second = row[0:pairs:2], row[1:pairs:2]
         del row[:pairs]
-        merged = [a + b for a, b in zip(first, second)]
-        merged_variances = [0.5 * (gap := a - b) * gap for a, b in zip(first, second)]
+        merged = list(map(_add, first, second))
+        gaps = list(map(_sub, first, second))
+        merged_variances = list(map(_mul, map(_mul, _repeat(0.5), gaps), gaps))  # 0.5 * gap * gap
         index, size = 1, 1.0
         while True:
             if index == len(totals):
@@ -321,17 +358,25 @@ class ADWIN(DriftDetector):
             row_variances += merged_variances
             if len(row) <= limit:
                 return
-            pairs = 2 * ((len(row) - limit + 1) // 2)
-            first, second = row[0:pairs:2], row[1:pairs:2]
-            first_v, second_v = row_variances[0:pairs:2], row_variances[1:pairs:2]
-            del row[:pairs], row_variances[:pairs]
             size *= 2.0
             half = size * 0.5  # exact, so half * gap * gap rounds as river's size * 0.5 * gap * gap
-            merged = [a + b for a, b in zip(first, second)]
-            merged_variances = [
-                va + vb + half * (gap := a / size - b / size) * gap
-                for a, b, va, vb in zip(first, second, first_v, second_v)
-            ]
+            if len(row) <= limit + 2:  # one merge, the usual case above the first rows
+                a, b = row[0], row[1]
+                del row[:2]
+                gap = a / size - b / size
+                merged = [a + b]
+                merged_variances = [row_variances[0] + row_variances[1] + half * gap * gap]
+                del row_variances[:2]
+            else:
+                pairs = 2 * ((len(row) - limit + 1) // 2)
+                first, second = row[0:pairs:2], row[1:pairs:2]
+                first_v, second_v = row_variances[0:pairs:2], row_variances[1:pairs:2]
+                del row[:pairs], row_variances[:pairs]
+                merged = list(map(_add, first, second))
+                merged_variances = [
+                    va + vb + half * (gap := a / size - b / size) * gap
+                    for a, b, va, vb in zip(first, second, first_v, second_v)
+                ]
             index += 1
 
     def _cut(self) -> bool:
@@ -346,9 +391,9 @@ class ADWIN(DriftDetector):
         """Whether any boundary between buckets splits the window into two different means.
 
         The exact test, in river's arithmetic, runs only where a cheap screen cannot rule the
-        cut out. The screen compares the same |gap| with a lower bound of the threshold over
-        the whole row (the threshold grows with m = 1/(n0 - L + 1) + 1/(n1 - L + 1), which is
-        smallest at the row's cut nearest the middle of the window), shrunk by 1e-9 to absorb
+        cut out. The screen compares the same gap, squared, with a lower bound of the threshold
+        over the whole row (the threshold grows with m = 1/(n0 - L + 1) + 1/(n1 - L + 1), which
+        is smallest at the row's cut nearest the middle of the window), shrunk by 1e-9 to absorb
         rounding, so it never rejects a cut the exact test would accept.
         """
         limit = self.min_window_length
@@ -363,40 +408,46 @@ class ADWIN(DriftDetector):
         offset = limit - 1.0
         screen = 2.0 * variance * delta_prime
         half, last_n0 = width / 2.0, width - limit
-        central_m = 4.0 / (width - 2.0 * offset)
         sqrt, totals = math.sqrt, self._totals
         # Older part W0 grows from the oldest bucket; the sums run in river's order so that
         # the rounding, and hence every decision, is the same.
         n0, u0, u1 = 0.0, 0.0, self._total
         for index in range(len(totals) - 1, -1, -1):
             size = float(1 << index)
-            # The newest element is never a cut on its own: stop before it.
-            row = totals[index] if index else totals[0][:-1]
+            row = totals[index]
+            # The newest element is never a cut on its own: stop before it. A cut with more
+            # than last_n0 elements in W0 ends the scan (W1 would be too short), as in river.
+            count = len(row) if index else len(row) - 1
+            room = int((last_n0 - n0) // size)
+            last_row = room < count
+            if last_row:
+                count = room
             low = n0 + size
             if low < limit:
                 low = float(limit)
-            high = n0 + size * len(row)
-            if high > last_n0:
-                high = last_n0
-            if low > high:
-                bound = math.inf  # no cut of this row is inside the bounds
-            elif low <= half <= high:
-                bound = sqrt(screen * central_m) * (1.0 - 1e-9)
+            high = n0 + size * count
+            if low > high:  # no cut of this row leaves min_window_length in W0
+                for bucket_total in row[:count]:
+                    u0 += bucket_total
+                    u1 -= bucket_total
+                n0 = high
             else:
-                nearest = high if high < half else low
-                bound = sqrt(screen * (1.0 / (nearest - offset) + 1.0 / (width - nearest - offset))) * (1.0 - 1e-9)
-            for bucket_total in row:
-                n0 += size
-                u0 += bucket_total
-                u1 -= bucket_total
-                if n0 > last_n0:
-                    return False
-                n1 = width - n0
-                gap = u0 / n0 - u1 / n1
-                if (gap > bound or -gap > bound) and n0 >= limit:
-                    m = 1.0 / (n0 - offset) + 1.0 / (n1 - offset)
-                    if abs(gap) > sqrt(2.0 * m * variance * delta_prime) + two_thirds * m:
-                        return True
+                nearest = half if low <= half <= high else (high if high < half else low)
+                m = 1.0 / (nearest - offset) + 1.0 / (width - nearest - offset)
+                bound = (sqrt(screen * m) + two_thirds * m) * (1.0 - 1e-9)
+                bound *= bound
+                for bucket_total in row if count == len(row) else row[:count]:
+                    n0 += size
+                    u0 += bucket_total
+                    u1 -= bucket_total
+                    gap = u0 / n0 - u1 / (width - n0)
+                    if gap * gap > bound and n0 >= limit:
+                        n1 = width - n0
+                        m = 1.0 / (n0 - offset) + 1.0 / (n1 - offset)
+                        if abs(gap) > sqrt(2.0 * m * variance * delta_prime) + two_thirds * m:
+                            return True
+            if last_row:
+                return False
         return False
 
     def _drop_oldest(self) -> None:
