@@ -14,7 +14,11 @@ import warnings
 import numpy as np
 import pytest
 import scipy.stats
-from scipy.stats._stats_py import _compute_prob_outside_square
+
+try:  # scipy's own Horner loop for equal sizes (private; the public comparisons below suffice)
+    from scipy.stats._stats_py import _compute_prob_outside_square
+except ImportError:  # pragma: no cover - depends on the scipy release
+    _compute_prob_outside_square = None
 
 from course_lib import drift, stats
 
@@ -48,6 +52,8 @@ KINDS = ("continuous", "ties", "rounded", "shared")
 
 @pytest.mark.parametrize("n", [1, 2, 3, 5, 8, 13, 50, 99, 257, 1000, 3001, 9999, 10_000])
 def test_equal_size_exact_tail_matches_scipys_horner_loop(n):
+    if _compute_prob_outside_square is None:
+        pytest.skip("this scipy release has no _compute_prob_outside_square")
     for h in sorted({1, 2, 3, n // 7 + 1, n // 3 + 1, n // 2 + 1, n}):
         if 1 <= h <= n:
             ours = stats._ks_exact_sf_equal(n, h)
