@@ -39,6 +39,8 @@ import math
 import random
 import statistics
 from dataclasses import dataclass
+from functools import reduce
+from itertools import chain
 from itertools import repeat as _repeat
 from operator import add as _add
 from operator import mul as _mul
@@ -63,6 +65,8 @@ __all__ = [
 ]
 
 _INF = math.inf
+_EPS = 2.0**-52  # spacing of floats near 1 (twice the unit roundoff)
+_BUCKET_SIZES = tuple(float(1 << row) for row in range(128))  # elements per bucket of each ADWIN row
 
 
 def _as_real(x: Any) -> float:
@@ -179,7 +183,7 @@ class ADWIN(DriftDetector):
     __slots__ = (
         "delta", "clock", "max_buckets", "min_window_length", "grace_period", "n_detections",
         "_row0", "_due", "_folded", "_step", "_to_check", "_width", "_total", "_sq", "_totals",
-        "_variances",
+        "_variances", "_abs_sum",
     )  # fmt: skip
 
     #: Pending single elements are merged into buckets at least this often, so that a long
@@ -214,6 +218,7 @@ class ADWIN(DriftDetector):
         self._width = 0.0
         self._total = 0.0
         self._sq = 0.0  # sum of squared deviations from the window's mean
+        self._abs_sum = 0.0  # sum of |x| since the reset: bounds the rounding of the cut screen
         self._to_check = self.clock
         # _totals[i] and _variances[i] hold the sums and squared-deviation sums of the buckets of
         # 2**i elements, oldest first. Row 0 buckets are single elements (variance 0), so that
@@ -309,17 +314,20 @@ class ADWIN(DriftDetector):
         start = self._folded
         if start == len(row0):
             return
-        pending = iter(row0[start:])
+        values = row0[start:]
+        pending = iter(values)
         width, total, sq = self._width, self._total, self._sq
         if not width:
             total += next(pending)
             width = 1.0
         for x in pending:
             deviation = x - total / width
-            sq += width * deviation * deviation / (width + 1.0)
-            width += 1.0
+            grown = width + 1.0
+            sq += width * deviation * deviation / grown
+            width = grown
             total += x
         self._width, self._total, self._sq = width, total, sq
+        self._abs_sum += sum(map(abs, values))
         self._folded = len(row0)
 
     def _catch_up(self) -> None:
@@ -390,11 +398,18 @@ class ADWIN(DriftDetector):
     def _some_cut_differs(self) -> bool:
         """Whether any boundary between buckets splits the window into two different means.
 
-        The exact test, in river's arithmetic, runs only where a cheap screen cannot rule the
-        cut out. The screen compares the same gap, squared, with a lower bound of the threshold
-        over the whole row (the threshold grows with m = 1/(n0 - L + 1) + 1/(n1 - L + 1), which
-        is smallest at the row's cut nearest the middle of the window), shrunk by 1e-9 to absorb
-        rounding, so it never rejects a cut the exact test would accept.
+        A cheap screen runs first and river's exact test, in river's arithmetic, only where the
+        screen cannot rule a cut out. With u0 the sum and n0 the length of W0, mu the window's
+        mean and D = u0 - mu n0, the gap between the means is D |W| / (n0 n1), and as
+        m >= 1/n0 + 1/n1 = |W| / (n0 n1), a cut needs
+
+            |D| > threshold * n0 n1 / |W| >= sqrt(2 var(W) d' n0 n1 / |W|) + 2/3 d'.
+
+        The right side is smallest at one of the row's end cuts (n0 n1 is concave), so each cut
+        costs one running sum and a comparison with a bound per row. The bound is lowered by
+        1e-9 of itself and by a rounding allowance (a few float spacings times the number of
+        buckets times the sum of |x| over the window), so the screen never rejects a cut the
+        exact test would accept.
         """
         limit = self.min_window_length
         width = self._width
@@ -405,50 +420,69 @@ class ADWIN(DriftDetector):
             return False
         delta_prime = math.log(2.0 * math.log(width) / self.delta)
         two_thirds = 2.0 / 3.0 * delta_prime
-        offset = limit - 1.0
-        screen = 2.0 * variance * delta_prime
-        half, last_n0 = width / 2.0, width - limit
-        sqrt, totals = math.sqrt, self._totals
-        # Older part W0 grows from the oldest bucket; the sums run in river's order so that
-        # the rounding, and hence every decision, is the same.
-        n0, u0, u1 = 0.0, 0.0, self._total
+        totals = self._totals
+        mean = self._total / width
+        per_product = 2.0 * variance * delta_prime / width
+        allowance = 16.0 * _EPS * (sum(map(len, totals)) + 4) * self._abs_sum
+        last_n0 = width - limit
+        sqrt = math.sqrt
+        n0 = deviation = 0.0  # W0 grows from the oldest bucket, as in river
         for index in range(len(totals) - 1, -1, -1):
-            size = float(1 << index)
             row = totals[index]
+            size = _BUCKET_SIZES[index]
             # The newest element is never a cut on its own: stop before it. A cut with more
             # than last_n0 elements in W0 ends the scan (W1 would be too short), as in river.
             count = len(row) if index else len(row) - 1
-            room = int((last_n0 - n0) // size)
-            last_row = room < count
+            last = n0 + size * count
+            last_row = last > last_n0
             if last_row:
-                count = room
-            low = n0 + size
-            if low < limit:
-                low = float(limit)
-            high = n0 + size * count
-            if low > high:  # no cut of this row leaves min_window_length in W0
-                for bucket_total in row[:count]:
-                    u0 += bucket_total
-                    u1 -= bucket_total
-                n0 = high
-            else:
-                nearest = half if low <= half <= high else (high if high < half else low)
-                m = 1.0 / (nearest - offset) + 1.0 / (width - nearest - offset)
-                bound = (sqrt(screen * m) + two_thirds * m) * (1.0 - 1e-9)
-                bound *= bound
+                count = int((last_n0 - n0) // size)
+                last = n0 + size * count
+            if count > 0:
+                first = n0 + size
+                product = first * (width - first)
+                if last * (width - last) < product:
+                    product = last * (width - last)
+                bound = (sqrt(per_product * product) + two_thirds) * (1.0 - 1e-9) - allowance
+                shift = mean * size
+                d = deviation
                 for bucket_total in row if count == len(row) else row[:count]:
-                    n0 += size
-                    u0 += bucket_total
-                    u1 -= bucket_total
-                    gap = u0 / n0 - u1 / (width - n0)
-                    if gap * gap > bound and n0 >= limit:
-                        n1 = width - n0
-                        m = 1.0 / (n0 - offset) + 1.0 / (n1 - offset)
-                        if abs(gap) > sqrt(2.0 * m * variance * delta_prime) + two_thirds * m:
-                            return True
+                    d += bucket_total - shift
+                    if d > bound or d < -bound:
+                        break
+                else:
+                    deviation, n0 = d, last
+                    if last_row:
+                        return False
+                    continue
+                found, u0 = self._row_differs(index, count, n0, variance, delta_prime)
+                if found:
+                    return True
+                n0 = last
+                deviation = u0 - mean * n0
             if last_row:
                 return False
         return False
+
+    def _row_differs(self, index: int, count: int, n0: float, variance: float, delta_prime: float) -> tuple:
+        """River's exact test on the first ``count`` cuts of row ``index`` (W0 holds n0 elements
+        before it): (whether a cut passes, u0 after the last of them)."""
+        totals, limit, width = self._totals, self.min_window_length, self._width
+        older = list(chain.from_iterable(totals[len(totals) - 1 : index : -1]))
+        u0 = reduce(_add, older, 0.0)  # river's running sums, in river's order
+        u1 = reduce(_sub, older, self._total)
+        size, offset, two_thirds = float(1 << index), limit - 1.0, 2.0 / 3.0 * delta_prime
+        for bucket_total in totals[index][:count]:
+            n0 += size
+            u0 += bucket_total
+            u1 -= bucket_total
+            if n0 >= limit:
+                n1 = width - n0
+                gap = u0 / n0 - u1 / n1
+                m = 1.0 / (n0 - offset) + 1.0 / (n1 - offset)
+                if abs(gap) > math.sqrt(2.0 * m * variance * delta_prime) + two_thirds * m:
+                    return True, u0
+        return False, u0
 
     def _drop_oldest(self) -> None:
         last = len(self._totals) - 1
