@@ -431,8 +431,8 @@ def test_adwin_matches_river_on_streams_that_stress_rounding(values):
 
 @pytest.mark.parametrize("parameters", ADWIN_PARAMETERS, ids=["defaults", "sensitive", "strict"])
 def test_adwin_detect_equals_calling_update_element_by_element(parameters):
-    # detect() runs ADWIN through a loop with the sums in local variables; it must leave the
-    # detector exactly as update() does, detections, resets and all.
+    # detect() feeds ADWIN slices of the stream instead of calling update() per element; it
+    # must leave the detector exactly as update() does, detections, resets and all.
     for seed in range(4):
         values = mean_shift_stream(seed).tolist()
         fast, slow = streams.ADWIN(**parameters), streams.ADWIN(**parameters)
@@ -443,3 +443,84 @@ def test_adwin_detect_equals_calling_update_element_by_element(parameters):
             assert (fast.width, fast.estimation, fast.variance, fast.n_buckets, fast.drift_detected) == (
                 slow.width, slow.estimation, slow.variance, slow.n_buckets, slow.drift_detected
             )  # fmt: skip
+
+
+def test_adwin_reading_its_state_between_updates_changes_nothing():
+    # update() only appends; width, estimation, variance and n_buckets bring the pending
+    # elements in first. Reading them at any element must match river and not move a detection.
+    rng = np.random.default_rng(7)
+    values = mean_shift_stream(7, sizes=(1500, 1500), means=(0.0, 1.0), scales=(1.0, 1.0)).tolist()
+    for parameters in ({}, {"clock": 5, "max_buckets": 2, "grace_period": 3}):
+        ours, theirs, untouched = (streams.ADWIN(**parameters), river_drift.ADWIN(**parameters),
+                                   streams.ADWIN(**parameters))  # fmt: skip
+        read_at = set(rng.choice(len(values), 300, replace=False).tolist())
+        found, expected = [], []
+        for index, value in enumerate(values):
+            if ours.update(value):
+                found.append(index)
+            theirs.update(value)
+            if theirs.drift_detected:
+                expected.append(index)
+            if index in read_at:
+                assert ours.width == theirs.width, index
+                assert ours.estimation == pytest.approx(theirs.estimation, rel=1e-12, abs=1e-12)
+                assert ours.variance * ours.width == pytest.approx(theirs.variance, rel=1e-9, abs=1e-9)
+                assert ours.n_buckets <= ours.max_buckets * (math.floor(math.log2(max(ours.width, 1))) + 1)
+        assert found == expected == streams.detect(untouched, values)
+        assert len(expected) >= 1
+
+
+def river_order_cut_exists(detector):
+    """River's cut test over every boundary of the detector's buckets, without any screen."""
+    detector.n_buckets  # merge the pending elements as update() would before a check
+    width, limit = detector._width, detector.min_window_length
+    if width < 2 * limit:
+        return False
+    variance = detector._sq / width
+    if variance < 0.0:
+        return False
+    delta_prime = math.log(2.0 * math.log(width) / detector.delta)
+    n0, u0, u1 = 0.0, 0.0, detector._total
+    totals = detector._totals
+    for index in range(len(totals) - 1, -1, -1):
+        size = float(2**index)
+        row = totals[index] if index else totals[0][:-1]
+        for bucket_total in row:
+            n0 += size
+            u0 += bucket_total
+            u1 -= bucket_total
+            n1 = width - n0
+            if n1 < limit:
+                return False
+            if n0 >= limit:
+                m = 1.0 / (n0 - limit + 1.0) + 1.0 / (n1 - limit + 1.0)
+                gap = u0 / n0 - u1 / n1
+                if abs(gap) > math.sqrt(2.0 * m * variance * delta_prime) + 2.0 / 3.0 * delta_prime * m:
+                    return True
+    return False
+
+
+@pytest.mark.parametrize(
+    "offset, scale, shift",
+    [(0.0, 1.0, 0.8), (1e6, 1.0, 0.5), (-3e8, 10.0, 25.0), (1.0, 1e-9, 0.05), (5.0, 0.0, 0.0)],
+    ids=["standard", "large offset", "huge negative offset", "tiny scale", "constant"],
+)
+def test_adwin_cut_screen_never_misses_a_cut_rivers_test_would_make(offset, scale, shift):
+    # The screen in _some_cut_differs bounds each row's gaps from running sums and a rounding
+    # allowance; it may only ever send more cuts to river's test, never fewer. Compare it with
+    # the unscreened test on many windows, including ones just before and at a change.
+    rng = np.random.default_rng(11)
+    values = offset + scale * rng.normal(0.0, 1.0, 6000) + shift * np.repeat([0.0, 1.0, 0.0], 2000)
+    for parameters in ({}, {"min_window_length": 1, "delta": 0.3}, {"max_buckets": 2, "min_window_length": 9}):
+        detector = streams.ADWIN(clock=10**6, **parameters)  # never checks on its own
+        agreements = positives = 0
+        for index, value in enumerate(values.tolist()):
+            detector.update(value)
+            if index % 97 == 0 or 1990 <= index % 2000 or index % 2000 <= 40:
+                expected = river_order_cut_exists(detector)
+                assert detector._some_cut_differs() == expected, (parameters, index)
+                agreements += 1
+                positives += expected
+        assert agreements > 100
+        if shift:
+            assert positives > 0, "the shifted stream must give cuts, or the test shows nothing"
