@@ -183,7 +183,7 @@ class ADWIN(DriftDetector):
     __slots__ = (
         "delta", "clock", "max_buckets", "min_window_length", "grace_period", "n_detections",
         "_row0", "_due", "_folded", "_step", "_to_check", "_width", "_total", "_sq", "_totals",
-        "_variances", "_abs_sum",
+        "_variances", "_abs_sum", "_ordinary",
     )  # fmt: skip
 
     #: Pending single elements are merged into buckets at least this often, so that a long
@@ -219,6 +219,7 @@ class ADWIN(DriftDetector):
         self._total = 0.0
         self._sq = 0.0  # sum of squared deviations from the window's mean
         self._abs_sum = 0.0  # sum of |x| since the reset: bounds the rounding of the cut screen
+        self._ordinary = True  # every element so far is 0 or of a magnitude in [1e-100, 1e100]
         self._to_check = self.clock
         # _totals[i] and _variances[i] hold the sums and squared-deviation sums of the buckets of
         # 2**i elements, oldest first. Row 0 buckets are single elements (variance 0), so that
@@ -327,7 +328,12 @@ class ADWIN(DriftDetector):
             width = grown
             total += x
         self._width, self._total, self._sq = width, total, sq
-        self._abs_sum += sum(map(abs, values))
+        magnitudes = list(map(abs, values))
+        self._abs_sum += sum(magnitudes)
+        # Ordinary magnitudes (0 or between 1e-100 and 1e100) keep every bucket sum a multiple of
+        # a float above 1e-116 and below 1e120, so no merge step is subnormal or overflows.
+        if max(magnitudes) > 1e100 or min(filter(None, magnitudes), default=1.0) < 1e-100:
+            self._ordinary = False
         self._folded = len(row0)
 
     def _catch_up(self) -> None:
@@ -381,10 +387,19 @@ class ADWIN(DriftDetector):
                 first_v, second_v = row_variances[0:pairs:2], row_variances[1:pairs:2]
                 del row[:pairs], row_variances[:pairs]
                 merged = list(map(_add, first, second))
-                merged_variances = [
-                    va + vb + half * (gap := a / size - b / size) * gap
-                    for a, b, va, vb in zip(first, second, first_v, second_v)
-                ]
+                if self._ordinary:
+                    # Here a / size - b / size is exactly (a - b) / size and half * gap * gap is
+                    # exactly (a - b)**2 * (0.5 / size), as size is a power of 2 and no step
+                    # can underflow or overflow (see _fold): the same floats, without a loop.
+                    gaps = list(map(_sub, first, second))
+                    merged_variances = list(map(
+                        _add, map(_add, first_v, second_v), map(_mul, map(_mul, gaps, gaps), _repeat(0.5 / size))
+                    ))  # fmt: skip
+                else:
+                    merged_variances = [
+                        va + vb + half * (gap := a / size - b / size) * gap
+                        for a, b, va, vb in zip(first, second, first_v, second_v)
+                    ]
             index += 1
 
     def _cut(self) -> bool:

@@ -419,8 +419,12 @@ def test_page_hinkley_statistic_is_the_up_detectors_statistic_and_checks_its_inp
         np.concatenate([np.full(1500, 1.0), np.full(1500, 1.0 + 1e-9)]) + np.random.default_rng(0).normal(0, 1e-12, 3000),
         1e6 + np.random.default_rng(1).normal(0, 1, 4000).round(1) * np.repeat([1, 3], 2000),
         (np.random.default_rng(2).random(6000) < np.repeat([0.1, 0.3, 0.1], 2000)).astype(float),
+        # Outside [1e-100, 1e100] merges take the loop in river's exact order (no power-of-2
+        # shortcut, which a subnormal or overflowing step would break).
+        1e-300 * (np.random.default_rng(3).normal(0, 1, 4000) + np.repeat([0.0, 2.0], 2000)),
+        1e150 * (np.random.default_rng(4).normal(0, 1, 4000) + np.repeat([0.0, 2.0], 2000)),
     ],
-    ids=["constant", "almost constant", "large offset, variance change", "error rates"],
+    ids=["constant", "almost constant", "large offset, variance change", "error rates", "tiny", "huge"],
 )
 def test_adwin_matches_river_on_streams_that_stress_rounding(values):
     # Sums of squares near zero, large magnitudes, ties: where a screen or a shortcut would
