@@ -92,4 +92,4 @@ grade: $(STAMP)
 	$(PY) -m course_lib.grading grade $(SUBMISSIONS) --out $(RESULTS)
 
 clean:
-	rm -rf $(VENV) _site build dist *.egg-info .pytest_cache .hypothesis grading-results release
+	rm -rf $(VENV) .venv-peers-* _site build dist *.egg-info .pytest_cache .hypothesis grading-results release
