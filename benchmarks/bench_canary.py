@@ -25,7 +25,6 @@ import importlib.util
 import math
 import os
 import platform
-import time
 
 import numpy as np
 import scipy
@@ -33,18 +32,14 @@ import scipy.stats
 
 from course_lib import canary
 
+import timing  # benchmarks/timing.py: make bench runs the scripts from this folder
+
 REPEATS = int(os.environ.get("BENCH_REPEATS", "5"))
 
 
 def best_of(function, repeats: int = REPEATS) -> tuple[float, object]:
     """Best wall time of ``repeats`` calls, and the last result."""
-    times = []
-    result = None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = function()
-        times.append(time.perf_counter() - start)
-    return min(times), result
+    return timing.best_of(function, repeats)
 
 
 def report_line(name: str, ours: float, peer: float, peer_name: str) -> None:

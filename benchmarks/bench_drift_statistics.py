@@ -36,6 +36,8 @@ import scipy.stats
 
 from course_lib import drift, stats
 
+import timing  # benchmarks/timing.py: make bench runs the scripts from this folder
+
 REPEATS = int(os.environ.get("BENCH_REPEATS", "5"))
 # Everything timed here runs on one thread, so the CPU time of this process is its cost even
 # on a machine shared with other work (where wall time also counts the waits for a core).
@@ -45,13 +47,7 @@ CLOCK = time.perf_counter if os.environ.get("BENCH_CLOCK") == "wall" else time.p
 
 def best_of(function, repeats: int = REPEATS) -> tuple[float, object]:
     """Best time of ``repeats`` calls (see CLOCK), and the last result."""
-    times = []
-    result = None
-    for _ in range(repeats):
-        start = CLOCK()
-        result = function()
-        times.append(CLOCK() - start)
-    return min(times), result
+    return timing.best_of(function, repeats, clock=CLOCK)
 
 
 def plain_numpy_psi(reference: np.ndarray, current: np.ndarray, bins: int = 10, eps: float = 1e-4) -> float:

@@ -27,7 +27,6 @@ import os
 import pickle
 import platform
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +34,8 @@ import sklearn
 from sklearn.linear_model import LogisticRegression
 
 from course_lib import retraining
+
+import timing  # benchmarks/timing.py: make bench runs the scripts from this folder
 from course_lib.retraining import ModelRegistry, RetrainingPolicy, Signals
 
 REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
@@ -42,12 +43,7 @@ REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
 
 def best_of(function, repeats: int = REPEATS) -> tuple[float, object]:
     """Best wall time of ``repeats`` calls, and the last result."""
-    times, result = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = function()
-        times.append(time.perf_counter() - start)
-    return min(times), result
+    return timing.best_of(function, repeats)
 
 
 def report_line(name: str, ours: float, peer: float, peer_name: str, target: str, met: bool | None) -> bool:

@@ -346,9 +346,7 @@ class DriftReport:
         """
         from matplotlib.figure import Figure  # no pyplot: nothing global, no GUI backend
 
-        path = Path(path)
-        if not path.parent.is_dir():
-            raise ValueError(f"path's folder {str(path.parent)!r} does not exist")
+        path = _output_path(path)
         compared = self.compared
         ordered = [name for name in compared if name in self.drifted]
         ordered += [name for name in compared if name not in self.drifted]
@@ -366,15 +364,11 @@ class DriftReport:
             )
         skipped = len(ordered) - len(figures)
         more = f"<p>{skipped} more columns not drawn (max_figures={max_figures}).</p>" if skipped else ""
-        page = (
-            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            "<title>Drift report</title><style>" + _CSS + "</style></head><body>"
-            "<h1>Drift report</h1>" + _summary_html(self) + _table_html(self.table)
-            + "<h2>Reference vs current</h2><div class=\"figures\">" + "".join(figures)
-            + "</div>" + more + "</body></html>\n"
+        body = (
+            _summary_html(self) + _table_html(self.table) + "<h2>Reference vs current</h2><div class=\"figures\">"
+            + "".join(figures) + "</div>" + more
         )
-        path.write_text(page, encoding="utf-8")
-        return path
+        return _write_page(path, "Drift report", body)
 
     def _plot_columns(self, columns: Sequence[str] | None) -> list:
         compared = self.compared
@@ -446,6 +440,24 @@ def _table_html(table: pd.DataFrame, highlight: str = "drifted") -> str:
         css = ' class="drifted"' if getattr(record, highlight) else ""
         rows.append(f"<tr{css}>" + "".join(f"<td>{cell(value)}</td>" for value in record) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _output_path(path: str | Path) -> Path:
+    """The file a report is written to; its folder must exist (nothing is created silently)."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise ValueError(f"path's folder {str(path.parent)!r} does not exist")
+    return path
+
+
+def _write_page(path: Path, title: str, body: str) -> Path:
+    """Write one self-contained HTML page (the reports' shared style) and return its path."""
+    page = (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f"<title>{title}</title><style>{_CSS}</style></head><body><h1>{title}</h1>{body}</body></html>\n"
+    )
+    path.write_text(page, encoding="utf-8")
+    return path
 
 
 def _as_frame(frame: Any, name: str) -> pd.DataFrame:
@@ -1153,17 +1165,8 @@ class DataQualityReport:
         pathlib.Path
             The file written.
         """
-        path = Path(path)
-        if not path.parent.is_dir():
-            raise ValueError(f"path's folder {str(path.parent)!r} does not exist")
-        page = (
-            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            "<title>Data quality report</title><style>" + _CSS + "</style></head><body>"
-            "<h1>Data quality report</h1>" + _quality_summary_html(self)
-            + _quality_table_html(self.table) + "</body></html>\n"
-        )  # fmt: skip
-        path.write_text(page, encoding="utf-8")
-        return path
+        path = _output_path(path)
+        return _write_page(path, "Data quality report", _quality_summary_html(self) + _quality_table_html(self.table))
 
 
 def _quality_summary_html(report: DataQualityReport) -> str:

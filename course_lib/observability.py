@@ -868,6 +868,13 @@ def rule_tests(
     def at(index: int) -> str:
         return _format_duration(index * step)
 
+    def silent_then_firing(alertname, *, quiet_at, fires_at, labels, summary, description) -> list:
+        """promtool's alert_rule_test: no alert at each of ``quiet_at``, then this one firing."""
+        firing = {"exp_labels": labels, "exp_annotations": {"summary": summary, "description": description}}
+        return [{"eval_time": at(index), "alertname": alertname, "exp_alerts": []} for index in quiet_at] + [
+            {"eval_time": at(fires_at), "alertname": alertname, "exp_alerts": [firing]}
+        ]
+
     groups = []
 
     # Accuracy: healthy for 5 intervals, then below the threshold.
@@ -881,23 +888,12 @@ def rule_tests(
         {
             "interval": evaluation_interval,
             "input_series": [{"series": 'model_accuracy{job="model"}', "values": _series(accuracy_values)}],
-            "alert_rule_test": [
-                {"eval_time": at(breach_start - 1), "alertname": "ModelAccuracyLow", "exp_alerts": []},
-                {"eval_time": at(breach_start + hold - 1), "alertname": "ModelAccuracyLow", "exp_alerts": []},
-                {
-                    "eval_time": at(breach_start + hold),
-                    "alertname": "ModelAccuracyLow",
-                    "exp_alerts": [
-                        {
-                            "exp_labels": {"severity": "critical", "job": "model"},
-                            "exp_annotations": {
-                                "summary": "Model accuracy is below the SLA",
-                                "description": f"Accuracy is {bad:.2f} (threshold {t.accuracy:g}).",
-                            },
-                        }
-                    ],
-                },
-            ],
+            "alert_rule_test": silent_then_firing(
+                "ModelAccuracyLow", quiet_at=[breach_start - 1, breach_start + hold - 1], fires_at=breach_start + hold,
+                labels={"severity": "critical", "job": "model"},
+                summary="Model accuracy is below the SLA",
+                description=f"Accuracy is {bad:.2f} (threshold {t.accuracy:g}).",
+            ),
             "promql_expr_test": [
                 {
                     "expr": 'ALERTS{alertname="ModelAccuracyLow"}',
@@ -928,22 +924,12 @@ def rule_tests(
                 {"series": 'model_predictions_total{model_version="v1",status="success"}', "values": _series(success)},
                 {"series": 'model_predictions_total{model_version="v1",status="error"}', "values": _series(errors)},
             ],
-            "alert_rule_test": [
-                {"eval_time": at(breach_start), "alertname": "ModelErrorRateHigh", "exp_alerts": []},
-                {
-                    "eval_time": at(breach_start + window + hold + 1),
-                    "alertname": "ModelErrorRateHigh",
-                    "exp_alerts": [
-                        {
-                            "exp_labels": {"severity": "critical"},
-                            "exp_annotations": {
-                                "summary": "Too many failed predictions",
-                                "description": f"{_humanize_percentage(min(1.0, t.error_ratio * 2))} of predictions fail (threshold {t.error_ratio:.0%}).",
-                            },
-                        }
-                    ],
-                },
-            ],
+            "alert_rule_test": silent_then_firing(
+                "ModelErrorRateHigh", quiet_at=[breach_start], fires_at=breach_start + window + hold + 1,
+                labels={"severity": "critical"},
+                summary="Too many failed predictions",
+                description=f"{_humanize_percentage(min(1.0, t.error_ratio * 2))} of predictions fail (threshold {t.error_ratio:.0%}).",
+            ),
         }
     )
 
@@ -970,22 +956,12 @@ def rule_tests(
         {
             "interval": evaluation_interval,
             "input_series": series,
-            "alert_rule_test": [
-                {"eval_time": at(breach_start), "alertname": "ModelLatencyP95High", "exp_alerts": []},
-                {
-                    "eval_time": at(breach_start + window + hold + 1),
-                    "alertname": "ModelLatencyP95High",
-                    "exp_alerts": [
-                        {
-                            "exp_labels": {"severity": "warning"},
-                            "exp_annotations": {
-                                "summary": "Prediction latency p95 is too high",
-                                "description": f"p95 latency is {p95:.2f} s (threshold {t.latency_p95_seconds:g} s).",
-                            },
-                        }
-                    ],
-                },
-            ],
+            "alert_rule_test": silent_then_firing(
+                "ModelLatencyP95High", quiet_at=[breach_start], fires_at=breach_start + window + hold + 1,
+                labels={"severity": "warning"},
+                summary="Prediction latency p95 is too high",
+                description=f"p95 latency is {p95:.2f} s (threshold {t.latency_p95_seconds:g} s).",
+            ),
         }
     )
 
@@ -1004,22 +980,12 @@ def rule_tests(
                 },
                 {"series": 'model_feature_drift_score{feature="age"}', "values": _series([quiet] * length)},
             ],
-            "alert_rule_test": [
-                {"eval_time": at(breach_start + hold - 1), "alertname": "ModelFeatureDrift", "exp_alerts": []},
-                {
-                    "eval_time": at(breach_start + hold),
-                    "alertname": "ModelFeatureDrift",
-                    "exp_alerts": [
-                        {
-                            "exp_labels": {"severity": "warning", "feature": "income"},
-                            "exp_annotations": {
-                                "summary": "Feature income has drifted",
-                                "description": f"Drift score {drifted:.2f} (threshold {t.drift_score:g}).",
-                            },
-                        }
-                    ],
-                },
-            ],
+            "alert_rule_test": silent_then_firing(
+                "ModelFeatureDrift", quiet_at=[breach_start + hold - 1], fires_at=breach_start + hold,
+                labels={"severity": "warning", "feature": "income"},
+                summary="Feature income has drifted",
+                description=f"Drift score {drifted:.2f} (threshold {t.drift_score:g}).",
+            ),
         }
     )
 
@@ -1034,22 +1000,12 @@ def rule_tests(
             "input_series": [
                 {"series": 'model_predictions_total{model_version="v1",status="success"}', "values": _series(_cumulative(per_step))}
             ],
-            "alert_rule_test": [
-                {"eval_time": at(breach_start), "alertname": "ModelTrafficSpike", "exp_alerts": []},
-                {
-                    "eval_time": at(breach_start + window + hold + 1),
-                    "alertname": "ModelTrafficSpike",
-                    "exp_alerts": [
-                        {
-                            "exp_labels": {"severity": "warning"},
-                            "exp_annotations": {
-                                "summary": "Prediction traffic spike",
-                                "description": f"Requests per second are more than {t.traffic_factor:g} times the hourly average.",
-                            },
-                        }
-                    ],
-                },
-            ],
+            "alert_rule_test": silent_then_firing(
+                "ModelTrafficSpike", quiet_at=[breach_start], fires_at=breach_start + window + hold + 1,
+                labels={"severity": "warning"},
+                summary="Prediction traffic spike",
+                description=f"Requests per second are more than {t.traffic_factor:g} times the hourly average.",
+            ),
         }
     )
 

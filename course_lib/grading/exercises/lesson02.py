@@ -443,6 +443,8 @@ register(
         reference="course_lib.grading.exercises.lesson02:psi_threshold_answer",
         public_cases=lambda: [Case("the threshold for a 1000-value reference and 500-value daily windows")],
         rtol=0.12,
+        # One number is the whole answer: printing "expected 0.051" would hand it out.
+        reveal_expected=False,
         normalize=_a_threshold,
         mistakes=(
             Mistake(_RULE_OF_THUMB_HINT, wrong=lambda: 0.1),
