@@ -167,10 +167,25 @@ def student_notebooks(root: str | Path) -> dict[Path, str]:
     return result
 
 
+RELEASED_NAMES_MODULE = Path("course_lib") / "grading" / "released_names.py"
+
+
+def student_files(root: str | Path) -> dict[Path, str]:
+    """Every file ``make student`` writes: the student notebooks, and what their cells define
+    (:mod:`course_lib.grading.released_names`, read by the self-check's name warning)."""
+    from course_lib.grading.cellnames import released_names_module
+
+    root = Path(root)
+    files = student_notebooks(root)
+    lessons = [(path.name[:2], json.loads(text)) for path, text in files.items()]
+    files[root / RELEASED_NAMES_MODULE] = released_names_module(lessons)
+    return files
+
+
 def write_student_notebooks(root: str | Path) -> list[Path]:
     """Regenerate ``notebooks/*.ipynb`` from ``notebooks/solutions/``; return what changed."""
     changed = []
-    for path, text in student_notebooks(root).items():
+    for path, text in student_files(root).items():
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             path.write_text(text, encoding="utf-8")
             changed.append(path)
@@ -178,10 +193,10 @@ def write_student_notebooks(root: str | Path) -> list[Path]:
 
 
 def stale_student_notebooks(root: str | Path) -> list[Path]:
-    """Student notebooks that differ from what ``make student`` would write."""
+    """Files ``make student`` writes (see :func:`student_files`) that differ from what it would write."""
     return [
         path
-        for path, text in student_notebooks(root).items()
+        for path, text in student_files(root).items()
         if not path.exists() or path.read_text(encoding="utf-8") != text
     ]
 

@@ -329,6 +329,14 @@ def check(exercise_id: str, answer: Any, *, quiet: bool = False) -> CheckResult:
     result = run_cases(exercise, answer, exercise.public_cases())
     if not quiet:
         print(result.report())
+        if result.status != "not attempted":
+            # The grader runs exercise cells only: a helper from the learner's own cell is
+            # missing there, and a passing answer would score 0 without this warning.
+            from course_lib.grading.cellnames import ungraded_names_warning
+
+            warning = ungraded_names_warning(exercise_id, answer)
+            if warning:
+                print(warning)
     return result
 
 
