@@ -447,7 +447,10 @@ def _ks_exact_sf_unequal(n: int, m: int, h: int) -> float:
     The recursion (Hodges 1958, in Viehmann's 2021 form for 1 - p) is sequential over one
     sample's points, so numpy cannot vectorise it; scipy runs it compiled
     (``_compute_outer_prob_inside_method``), and that kernel is called here with the
-    statistic already computed. Should a scipy release move it, NaN makes the caller fall
+    statistic already computed. A numpy version (one cumulative sum per row of the band,
+    inside paths counted and exits weighted by their continuations, which agreed with the
+    kernel to 2e-11) measured 4 to 8 times slower at n = 1e4: about 1e4 numpy calls of a few
+    microseconds each against about 8 ns per cell compiled. Should a scipy release move it, NaN makes the caller fall
     back to the asymptotic p-value (and the tests against scipy fail, saying so).
     """
     try:
