@@ -144,7 +144,8 @@ class ADWIN(DriftDetector):
     clock : int, default 32
         Check for a change every ``clock`` elements (1 checks at every element).
     max_buckets : int, default 5
-        Buckets of each size kept before the two oldest are merged.
+        Buckets of each size kept before the two oldest are merged; at least 2 (with 1, a row
+        can empty between two others, and river's ADWIN fails on it).
     min_window_length : int, default 5
         Neither part of a cut may hold fewer elements than this.
     grace_period : int, default 10
@@ -189,6 +190,10 @@ class ADWIN(DriftDetector):
     #: Pending single elements are merged into buckets at least this often, so that a long
     #: ``clock`` cannot make row 0 grow without bound.
     _SETTLE_EVERY = 256
+    #: update_many() hands shorter sequences to the element-by-element path (numpy's fixed
+    #: cost per block would dominate), and works on blocks of at most this many checks.
+    _BATCH_MINIMUM = 256
+    _CHECKS_PER_BLOCK = 1024
 
     def __init__(
         self,
@@ -200,7 +205,7 @@ class ADWIN(DriftDetector):
     ) -> None:
         self.delta = check_probability(delta, "delta")
         self.clock = check_int(clock, "clock", minimum=1)
-        self.max_buckets = check_int(max_buckets, "max_buckets", minimum=1)
+        self.max_buckets = check_int(max_buckets, "max_buckets", minimum=2)
         self.min_window_length = check_int(min_window_length, "min_window_length", minimum=1)
         self.grace_period = check_int(grace_period, "grace_period", minimum=0)
         self.n_detections = 0
@@ -281,6 +286,204 @@ class ADWIN(DriftDetector):
             if self._scheduled():
                 found.append(stop - 1)
         return found
+
+    def update_many(self, values: Iterable[float]) -> list[int]:
+        """Add a whole sequence of elements; return the positions at which a change was detected.
+
+        The result and the detector's state afterwards are exactly those of calling
+        :meth:`update` on each element in turn (``[i for i, x in enumerate(values) if
+        adwin.update(x)]``), detections, fresh windows after them and all, but much faster on
+        long sequences: the running sums, the bucket merges and river's cut test run as numpy
+        operations over blocks of up to 1,024 checks, with the same floating-point operations
+        in the same order as element by element.
+
+        Parameters
+        ----------
+        values : array_like
+            1-D, finite numbers (booleans are read as 0/1).
+
+        Returns
+        -------
+        list of int
+            0-based positions in ``values`` of the elements at which a change was detected.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> stream = np.concatenate([rng.normal(0.0, 1.0, 1000), rng.normal(1.0, 1.0, 1000)])
+        >>> adwin = ADWIN()
+        >>> adwin.update_many(stream[:1500])
+        [1055]
+        >>> adwin.width  # the window holds the new concept only
+        444
+        >>> adwin.update_many(stream[1500:])  # carries on where it stopped
+        []
+        >>> adwin.width
+        944
+        """
+        return self._update_array(_stream_array(values, self, "values"))
+
+    def _update_array(self, array: np.ndarray) -> list[int]:
+        """:meth:`update_many` on a checked float64 array."""
+        if len(array) < self._BATCH_MINIMUM:
+            return self._detect_all(array.tolist())
+        found: list[int] = []
+        start, stop_all = 0, len(array)
+        with np.errstate(all="ignore"):  # river's arithmetic may overflow or divide by 0, then no cut
+            while start < stop_all:
+                if self.drift_detected:  # what update() does with the element after a detection
+                    self.reset()
+                self._catch_up()
+                stop = min(stop_all, start + self.clock * self._CHECKS_PER_BLOCK)
+                detected_at = self._update_block(array[start:stop])
+                if detected_at is None:
+                    start = stop
+                else:
+                    found.append(start + detected_at)
+                    start += detected_at + 1
+        return found
+
+    def _update_block(self, x: np.ndarray) -> int | None:
+        """:meth:`update_many` on one block, from a caught-up state without deletions (a window
+        is only ever cut at a detection, and the next element resets it).
+
+        Between detections the window is every element since the reset, so everything the
+        element-by-element path computes has a closed form in numpy:
+
+        * width, sum and sum of squared deviations after each element: the fold's recurrences,
+          as ``np.add.accumulate`` (a strictly sequential loop, so it rounds as the Python loop);
+        * the buckets: merges always take the two oldest buckets of a row, so the buckets of
+          size ``2**(k+1)`` are the pairwise merges of row k's queue (its buckets at the start
+          of the block, then the merges arriving from row k-1), and the number of merges out
+          of a row that has received s buckets is 0 for s <= max_buckets and
+          ``(s - max_buckets + 1) // 2`` after, which gives every row at any element;
+        * river's cut test at every check of the block at once, on a matrix of the buckets
+          (one row per check, oldest bucket first), with running sums along the rows.
+
+        The first check with a cut is handed to :meth:`_cut` on the state rebuilt at that
+        element, which drops buckets as :meth:`update` would. Returns the position of the
+        detection in ``x``, or None (then the state is the one after the whole block).
+        """
+        width0, count = int(self._width), len(x)
+        total0, limit = self._total, self.max_buckets
+        # The fold: sums after each element, in the Python loop's order of operations.
+        widths_before = np.arange(width0, width0 + count, dtype=np.float64)
+        totals = np.add.accumulate(np.concatenate(([total0], x)))
+        deviations = x - totals[:-1] / widths_before  # the first element of a window adds no term
+        terms = widths_before * deviations * deviations / (widths_before + 1.0)
+        if width0 == 0:
+            terms = terms[1:]
+        squares = np.add.accumulate(np.concatenate(([self._sq], terms)))
+        totals, squares = totals[1:], squares[-count:]
+
+        # Row k's queue: its buckets at the start, then those merged from row k-1's queue.
+        rows, row_variances = self._totals, self._variances
+        queues = [np.concatenate((np.array(rows[0], dtype=np.float64), x))]
+        queue_variances: list = [None]
+        level = 0
+        while True:
+            queue = queues[level]
+            merges = _merges_out(len(queue), limit)
+            if not merges and level + 1 >= len(rows):
+                break
+            first, second = queue[0 : 2 * merges : 2], queue[1 : 2 * merges : 2]
+            size = float(1 << level)
+            gaps = first / size - second / size
+            variances = (size * 0.5 * gaps) * gaps
+            if level:
+                variances = (queue_variances[level][0 : 2 * merges : 2] + queue_variances[level][1 : 2 * merges : 2]) + variances
+            old = level + 1 < len(rows)
+            queues.append(np.concatenate((np.array(rows[level + 1], dtype=np.float64), first + second)) if old else first + second)
+            queue_variances.append(np.concatenate((np.array(row_variances[level + 1], dtype=np.float64), variances)) if old else variances)
+            level += 1
+
+        # The checks of the block: every clock-th element since the reset, past the grace
+        # period, with room for min_window_length on both sides of a cut.
+        clock, shortest = self.clock, self.min_window_length
+        first_check = max(width0 // clock + 1, -(-max(self.grace_period + 1, 2 * shortest) // clock)) * clock
+        checks = np.arange(first_check, width0 + count + 1, clock)
+        if len(checks):
+            hits = self._cuts_at(checks, width0, totals, squares, queues)
+            for check in checks[hits].tolist():
+                self._rebuild(check, width0, x, totals, squares, queues, queue_variances)
+                if self._cut():  # always, unless the two paths disagree: then it decides
+                    self.drift_detected = True
+                    self.n_detections += 1
+                    self._due = 0  # the next update() starts a fresh window
+                    return check - width0 - 1
+        self._rebuild(width0 + count, width0, x, totals, squares, queues, queue_variances)
+        return None
+
+    def _cuts_at(self, checks: np.ndarray, width0: int, totals: np.ndarray, squares: np.ndarray, queues: list) -> np.ndarray:
+        """Whether river's cut test passes at some boundary, for each check (a boolean array)."""
+        limit, n_rows = self.max_buckets, len(queues)
+        received = len(self._totals[0]) + (checks - width0)
+        starts, counts = [], []
+        for level in range(n_rows):
+            merges = np.where(received > limit, (received - limit + 1) // 2, 0)
+            starts.append(2 * merges)
+            counts.append(received - 2 * merges)
+            if level + 1 < n_rows:
+                received = (len(self._totals[level + 1]) if level + 1 < len(self._totals) else 0) + merges
+        buckets, sizes = [], []
+        for level in range(n_rows - 1, -1, -1):  # oldest buckets first, as river scans
+            columns = int(counts[level].max())
+            if not columns:
+                continue
+            offsets = np.arange(columns)
+            present = offsets < counts[level][:, None]
+            queue = queues[level]
+            where = np.minimum(starts[level][:, None] + offsets, len(queue) - 1)
+            buckets.append(np.where(present, queue[where], 0.0))  # absent: adds 0 to the sums
+            sizes.append(np.where(present, float(1 << level), 0.0))
+        widths = checks.astype(np.float64)[:, None]
+        at = checks - width0 - 1
+        window_totals = totals[at][:, None]
+        buckets, sizes = np.hstack(buckets), np.hstack(sizes)
+        n0 = np.cumsum(sizes, axis=1)
+        u0 = np.add.accumulate(np.hstack((np.zeros_like(window_totals), buckets)), axis=1)[:, 1:]
+        u1 = np.subtract.accumulate(np.hstack((window_totals, buckets)), axis=1)[:, 1:]
+        n1 = widths - n0
+        shortest = self.min_window_length
+        cuttable = (sizes > 0.0) & (n0 >= shortest) & (n1 >= shortest)
+        variances = squares[at] / checks
+        delta_primes = np.array([math.log(2.0 * math.log(float(width)) / self.delta) for width in checks.tolist()])
+        offset = shortest - 1.0
+        # River's test in river's order of operations (see _row_differs), a check per row.
+        gaps = u0 / n0 - u1 / n1
+        m = 1.0 / (n0 - offset) + 1.0 / (n1 - offset)
+        bounds = np.sqrt(2.0 * m * variances[:, None] * delta_primes[:, None]) + (2.0 / 3.0 * delta_primes)[:, None] * m
+        return (cuttable & (np.abs(gaps) > bounds)).any(axis=1)
+
+    def _rebuild(self, width: int, width0: int, x: np.ndarray, totals, squares, queues, queue_variances) -> None:
+        """Set the state to the one after the element that makes the window ``width`` long."""
+        limit, taken = self.max_buckets, width - width0
+        received = len(self._totals[0]) + taken
+        new_totals, new_variances = [], []
+        for level, queue in enumerate(queues):
+            merges = _merges_out(received, limit)
+            start = 2 * merges
+            new_totals.append(queue[start:received].tolist())
+            new_variances.append(queue_variances[level][start:received].tolist() if level else None)
+            if level + 1 < len(queues):
+                received = (len(self._totals[level + 1]) if level + 1 < len(self._totals) else 0) + merges
+        while len(new_totals) > 1 and not new_totals[-1]:
+            new_totals.pop()
+            new_variances.pop()
+        taken_values = x[:taken]
+        magnitudes = np.abs(taken_values)
+        self._abs_sum += float(magnitudes.sum())
+        nonzero = magnitudes[magnitudes > 0.0]
+        if magnitudes.max() > 1e100 or (nonzero.size and nonzero.min() < 1e-100):
+            self._ordinary = False
+        self._totals, self._variances = new_totals, new_variances
+        self._row0 = new_totals[0]
+        self._folded = len(self._row0)
+        self._width, self._total, self._sq = float(width), float(totals[taken - 1]), float(squares[taken - 1])
+        self._to_check = self.clock - width % self.clock
+        self._step = min(self._to_check, self._SETTLE_EVERY)
+        self._due = len(self._row0) + self._step
 
     def _scheduled(self) -> bool:
         """Row 0 is due: fold, merge and, every ``clock`` elements, check."""
@@ -513,6 +716,12 @@ class ADWIN(DriftDetector):
         if not row and last:
             self._totals.pop()
             self._variances.pop()
+
+
+def _merges_out(received: int, max_buckets: int) -> int:
+    """Merges out of an ADWIN row that has received ``received`` buckets one at a time (a merge
+    of its two oldest whenever it holds more than ``max_buckets``)."""
+    return (received - max_buckets + 1) // 2 if received > max_buckets else 0
 
 
 # -------------------------------------------------------------------------------- PageHinkley
@@ -1047,28 +1256,33 @@ def _ks_statistic(a: list, b: list) -> float:
 # ------------------------------------------------------------------------- detect, evaluate
 
 
-def _stream_values(stream: Any, detector: DriftDetector) -> list[float]:
-    """The stream as a list of Python floats, checked once up front (faster than per element)."""
+def _stream_array(stream: Any, detector: DriftDetector | None, name: str = "stream") -> np.ndarray:
+    """The stream as a float64 array, checked once up front (faster than per element)."""
     if isinstance(stream, (str, bytes, dict, set, frozenset)) or stream is None:
-        raise TypeError(f"stream must be a 1-D sequence of numbers, not {type(stream).__name__}")
+        raise TypeError(f"{name} must be a 1-D sequence of numbers, not {type(stream).__name__}")
     try:
         array = np.asarray(stream)
     except (TypeError, ValueError) as error:
-        raise TypeError(f"stream could not be read as an array: {error}") from None
+        raise TypeError(f"{name} could not be read as an array: {error}") from None
     if array.ndim != 1:
-        raise ValueError(f"stream must be 1-D (one value per element); got an array of shape {array.shape}")
+        raise ValueError(f"{name} must be 1-D (one value per element); got an array of shape {array.shape}")
     if array.size and array.dtype.kind not in "biuf":
-        raise TypeError(f"stream must hold numbers (or booleans); got dtype {array.dtype}")
+        raise TypeError(f"{name} must hold numbers (or booleans); got dtype {array.dtype}")
     values = array.astype(np.float64)
     if not np.isfinite(values).all():
         bad = int(values.size - np.count_nonzero(np.isfinite(values)))
-        raise ValueError(f"stream contains NaN or infinite values ({bad} of {values.size}); drop or impute them first")
+        raise ValueError(f"{name} contains NaN or infinite values ({bad} of {values.size}); drop or impute them first")
     if getattr(detector, "binary", False) and not np.isin(values, (0.0, 1.0)).all():
         raise ValueError(
             f"{type(detector).__name__} takes a 0/1 error stream (1 = the model was wrong); "
-            f"stream holds other values, e.g. {values[~np.isin(values, (0.0, 1.0))][0]!r}"
+            f"{name} holds other values, e.g. {values[~np.isin(values, (0.0, 1.0))][0]!r}"
         )
-    return values.tolist()
+    return values
+
+
+def _stream_values(stream: Any, detector: DriftDetector | None) -> list[float]:
+    """The stream as a list of Python floats, checked once up front."""
+    return _stream_array(stream, detector).tolist()
 
 
 def _check_detector(detector: Any, name: str) -> None:
@@ -1101,9 +1315,10 @@ def detect(detector: DriftDetector, stream: Iterable[float]) -> list[int]:
     [39, 263, 1150]
     """
     _check_detector(detector, "detector")
-    values = _stream_values(stream, detector)
+    array = _stream_array(stream, detector)
     if type(detector) is ADWIN:  # a subclass may override update; then use it
-        return detector._detect_all(values)
+        return detector._update_array(array)
+    values = array.tolist()
     update = detector.update
     return [index for index, value in enumerate(values) if update(value)]
 
