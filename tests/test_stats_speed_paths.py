@@ -87,6 +87,26 @@ def test_pvalues_at_the_exact_cutoff_match_scipy(n, m):
         assert ours.pvalue == pytest.approx(theirs.pvalue, rel=1e-9 if max(n, m) <= 10_000 else 1e-6, abs=1e-300)
 
 
+# Unequal sizes by structure: tiny samples, coprime sizes, a common divisor (the lattice has
+# repeated boundary points), one sample much larger than the other; each with ties too.
+UNEQUAL_GRID = [
+    *[(n, m) for n in (1, 2, 3, 4, 5) for m in (1, 2, 6, 17, 250, 9_999)],
+    (97, 89), (997, 1_009), (4_999, 5_000),  # coprime
+    (600, 400), (1_000, 250), (6_000, 9_000), (4_096, 1_024),  # common divisor
+    (7, 9_000), (9_000, 11), (50, 8_000),  # one much larger
+]
+
+
+@pytest.mark.parametrize("kind", ("continuous", "ties", "rounded"))
+def test_exact_pvalues_match_scipy_exact_on_a_grid_of_unequal_sizes(kind):
+    rng = np.random.default_rng(40 + ("continuous", "ties", "rounded").index(kind))
+    for n, m in UNEQUAL_GRID:
+        a, b = sample_pair(rng, n, m, kind)
+        ours, theirs = stats.ks_2samp(a, b), scipy_ks(a, b, method="exact")
+        assert ours.statistic == theirs.statistic, (n, m)
+        assert ours.pvalue == pytest.approx(theirs.pvalue, rel=1e-9, abs=1e-300), (n, m, ours, theirs)
+
+
 def test_exact_pvalue_of_a_total_separation_is_the_smallest_possible():
     # All of b above all of a: D = 1, and only 2 of the C(n+m, n) orders are this extreme.
     n, m = 6, 4
