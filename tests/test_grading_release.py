@@ -56,15 +56,52 @@ def test_manifest_has_a_checksum_of_every_non_exercise_cell(tmp_path):
 def test_write_and_read_back(tmp_path):
     release = build_release(write_course(tmp_path / "course"))
     written = write_release(release, tmp_path / "release")
-    assert sorted(p.name for p in written) == ["01_synthetic.ipynb", "manifest.json"]
+    # The hand-out (students/) and, apart from it, the grading manifest (instructor/).
+    assert sorted(p.relative_to(tmp_path / "release").as_posix() for p in written) == [
+        "instructor/manifest.json",
+        "students/01_synthetic.ipynb",
+        "students/README.md",
+    ]
     again = read_release(tmp_path / "release")
     assert again.fingerprint == release.fingerprint
     assert again.lessons["01"].notebook == release.lessons["01"].notebook
+    # The instructor folder alone names the release too.
+    assert read_release(tmp_path / "release" / "instructor").fingerprint == release.fingerprint
+
+
+def test_a_release_in_the_flat_layout_of_earlier_versions_is_still_read(tmp_path):
+    release = build_release(write_course(tmp_path / "course"))
+    write_release(release, tmp_path / "new")
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    (flat / "manifest.json").write_bytes((tmp_path / "new" / "instructor" / "manifest.json").read_bytes())
+    (flat / "01_synthetic.ipynb").write_bytes((tmp_path / "new" / "students" / "01_synthetic.ipynb").read_bytes())
+    assert read_release(flat).fingerprint == release.fingerprint
+
+
+def test_students_readme_says_how_to_open_the_notebooks(tmp_path):
+    release = build_release(write_course(tmp_path / "course"))
+    wheel = tmp_path / "course_lib-0.1.0-py3-none-any.whl"
+    wheel.write_bytes(b"not really a wheel")
+    written = write_release(release, tmp_path / "out", wheel=wheel, site="https://example.org/course/")
+    students = tmp_path / "out" / "students"
+    assert students / wheel.name in written and (students / wheel.name).read_bytes() == wheel.read_bytes()
+    readme = (students / "README.md").read_text(encoding="utf-8")
+    assert "https://example.org/course/" in readme
+    assert f"pip install {wheel.name} jupyterlab" in readme
+    assert "`01_synthetic.ipynb`" in readme and "Only the exercise cells" in readme
+    # Nothing for the instructor in the students' folder.
+    assert not list(students.rglob("manifest.json"))
+    # A second release with another wheel replaces the first one.
+    other = tmp_path / "course_lib-0.2.0-py3-none-any.whl"
+    other.write_bytes(b"newer")
+    write_release(release, tmp_path / "out", wheel=other)
+    assert sorted(p.name for p in students.glob("*.whl")) == [other.name]
 
 
 def test_read_release_refuses_an_edited_notebook(tmp_path):
     write_release(build_release(write_course(tmp_path / "course")), tmp_path / "release")
-    path = tmp_path / "release" / "01_synthetic.ipynb"
+    path = tmp_path / "release" / "students" / "01_synthetic.ipynb"
     path.write_text(path.read_text(encoding="utf-8").replace("default_rng(0)", "default_rng(1)"), encoding="utf-8")
     with pytest.raises(ValueError, match="checksum"):
         read_release(tmp_path / "release")
@@ -73,6 +110,11 @@ def test_read_release_refuses_an_edited_notebook(tmp_path):
 def test_read_release_needs_a_manifest(tmp_path):
     with pytest.raises(ValueError, match="manifest.json"):
         read_release(tmp_path)
+    # A manifest copied into the students' folder by hand does not make it a release either.
+    write_release(build_release(write_course(tmp_path / "course")), tmp_path / "release")
+    (tmp_path / "release" / "instructor" / "manifest.json").unlink()
+    with pytest.raises(ValueError, match="manifest.json"):
+        read_release(tmp_path / "release")
 
 
 def test_unregistered_exercise_id_is_refused(tmp_path):
@@ -109,8 +151,8 @@ def test_unreleased_exercises_are_listed(tmp_path):
 
 def test_release_command(tmp_path, capsys):
     write_course(tmp_path / "course")
-    assert main(["release", "--root", str(tmp_path / "course"), "--out", str(tmp_path / "out")]) == 0
-    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
+    assert main(["release", "--root", str(tmp_path / "course"), "--out", str(tmp_path / "out"), "--no-wheel"]) == 0
+    manifest = json.loads((tmp_path / "out" / "instructor" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["lessons"][0]["notebook"] == "01_synthetic.ipynb"
     assert "wrote" in capsys.readouterr().out
 
@@ -129,3 +171,5 @@ def test_real_lesson_releases(path, tmp_path):
         assert lesson.notebook == read_notebook(committed)
     write_release(release, tmp_path)
     assert read_release(tmp_path).fingerprint == release.fingerprint
+    # The course's own lessons need no frozen self-check data: course_lib holds their cases.
+    assert not (tmp_path / "students" / "selfcheck.json").exists()

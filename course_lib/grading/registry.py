@@ -57,6 +57,31 @@ class Case:
 
 
 @dataclass(frozen=True)
+class AnswerDigest:
+    """The expected value of a hand-out's value exercise, kept as a salted SHA-256 digest.
+
+    A released assignment must not hold the answer of a value exercise (a word, a choice) in the
+    clear; the self-check compares the digest of the learner's canonical answer with this one
+    (see :func:`course_lib.grading.assignments.answer_digest`).
+    """
+
+    exercise_id: str
+    case_index: int
+    sha256: str
+
+    def matches(self, value: Any) -> bool:
+        from course_lib.grading.assignments import answer_digest
+
+        try:
+            return answer_digest(self.exercise_id, self.case_index, value) == self.sha256
+        except (TypeError, ValueError):
+            return False
+
+    def __repr__(self) -> str:
+        return "<the expected answer (withheld)>"
+
+
+@dataclass(frozen=True)
 class Mistake:
     """A known wrong answer and the hint that explains it.
 
@@ -291,10 +316,49 @@ def register(exercise: Exercise) -> Exercise:
     if not isinstance(exercise, Exercise):
         raise TypeError(f"exercise must be an Exercise, got {type(exercise).__name__}")
     previous = _REGISTRY.get(exercise.id)
-    if previous is not None and previous is not exercise:
+    # A released (answer-free) copy gives way to the real entry when the instructor's module loads.
+    if previous is not None and previous is not exercise and not is_released_copy(previous):
         raise ValueError(f"exercise id {exercise.id!r} is registered twice")
     _REGISTRY[exercise.id] = exercise
     return exercise
+
+
+#: The ``reference`` of an exercise rebuilt from a release's frozen data: there is no reference.
+WITHHELD_REFERENCE = "course_lib.grading.assignments:withheld_reference"
+
+
+def is_released_copy(exercise: Exercise) -> bool:
+    """Whether ``exercise`` was rebuilt from a release's frozen public cases (no reference)."""
+    return exercise.reference == WITHHELD_REFERENCE
+
+
+def unregister(exercise_id: str) -> None:
+    """Remove an exercise of an instructor's course (so that its module can be loaded again).
+
+    Raises
+    ------
+    ValueError
+        For an exercise of the course's own lessons, which stay registered.
+    """
+    if exercise_id[:2] in {item.number for item in LESSONS}:
+        raise ValueError(f"exercise_id {exercise_id!r} belongs to a lesson of the course and stays registered")
+    _REGISTRY.pop(exercise_id, None)
+
+
+def lesson_numbers() -> list[str]:
+    """The numbers of the course's lessons and of the instructor's assignments registered so far.
+
+    An instructor's assignment is numbered with two digits that no lesson uses (see
+    :mod:`course_lib.grading.assignments`); its exercises are registered like a lesson's.
+
+    Examples
+    --------
+    >>> lesson_numbers()[:2]
+    ['01', '02']
+    """
+    course = [item.number for item in LESSONS]
+    extra = sorted({key[:2] for key in _REGISTRY} - set(course))
+    return course + extra
 
 
 def _load_lesson(number: str) -> None:
@@ -314,6 +378,9 @@ def exercise_ids(lesson: str | None = None) -> list[str]:
     lesson : str, optional
         A two-digit lesson number such as ``"02"``.
     """
+    if lesson is not None and isinstance(lesson, str) and lesson in lesson_numbers()[len(LESSONS) :]:
+        # An instructor's assignment: its module registered its exercises already.
+        return [key for key in _REGISTRY if key[:2] == lesson]
     numbers = [item.number for item in LESSONS] if lesson is None else [_lesson(lesson).number]
     for number in numbers:
         _load_lesson(number)
@@ -338,6 +405,13 @@ def get_exercise(exercise_id: str) -> Exercise:
         _load_lesson(number)
     if exercise_id in _REGISTRY:
         return _REGISTRY[exercise_id]
+    if not known_lesson:
+        # A student's hand-out: the assignment's public cases, frozen in the release's data.
+        from course_lib.grading.assignments import released_exercise
+
+        found = released_exercise(exercise_id)
+        if found is not None:
+            return found
     valid = exercise_ids(number) if known_lesson else exercise_ids()
     raise ValueError(
         f"exercise_id {exercise_id!r} is not a known exercise; valid ids are: {', '.join(valid)}"

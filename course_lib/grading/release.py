@@ -1,13 +1,22 @@
 """The release an instructor hands out: student notebooks and a manifest the grader trusts.
 
-``python -m course_lib.grading release --out DIR`` writes, for every source notebook in
-``notebooks/solutions/``, its student copy ``DIR/NN_slug.ipynb`` and one ``DIR/manifest.json``:
+``python -m course_lib.grading release --out DIR`` writes a hand-out and, apart from it, what
+the grader needs:
 
-- per lesson: the notebook's file name and SHA-256, the exercises (id, title, kind, points, the
-  expression that names the learner's answer, the cell it sits in) and the maximum score;
-- a checksum of every non-exercise cell, so the grader can flag submissions whose setup, test or
-  prose cells were edited or deleted (it never runs those cells from a submission anyway: it runs
-  the released ones).
+- ``DIR/students/``: for every source notebook in ``notebooks/solutions/`` (or in an
+  instructor's course folder, ``--assignments``), its student copy ``NN_slug.ipynb``; a short
+  ``README.md`` for the students (open the site, or install the included wheel and open the
+  notebooks); the ``course_lib`` wheel; and, for an instructor's assignments, ``selfcheck.json``
+  (the public cases frozen as data, :mod:`course_lib.grading.assignments`). This folder is what
+  students get.
+- ``DIR/instructor/manifest.json``, kept out of the students' folder, with
+
+  - per lesson: the notebook's file name and SHA-256, the exercises (id, title, kind, points, the
+    expression that names the learner's answer, the cell it sits in) and the maximum score;
+  - a checksum of every non-exercise cell, so the grader can flag submissions whose setup, test
+    or prose cells were edited or deleted (it never runs those cells from a submission anyway: it
+    runs the released ones);
+  - the checksum of ``selfcheck.json``, when there is one.
 
 The answer expression is read from the lesson's own check cell, ``check("01.x", windowed_mean)``
 gives ``windowed_mean``, so the grader looks at exactly what the learner's self-check looks at.
@@ -38,11 +47,17 @@ from course_lib.grading.notebooks import (
     read_notebook,
     student_version,
 )
-from course_lib.grading.registry import exercise_ids, get_exercise
+from course_lib.grading.registry import exercise_ids, get_exercise, lesson_numbers
 from course_lib.lessons import LESSONS, lesson as find_lesson
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = 1
+#: The hand-out's two folders: what students get, and what stays with the instructor.
+STUDENTS_DIR = "students"
+INSTRUCTOR_DIR = "instructor"
+README_NAME = "README.md"
+#: The frozen self-check data of an instructor's assignments, in the students' folder.
+SELFCHECK_FILE = "selfcheck.json"
 
 
 @dataclass(frozen=True)
@@ -124,18 +139,36 @@ class ReleasedLesson:
 
 @dataclass(frozen=True)
 class Release:
-    """Every released lesson, by lesson number."""
+    """Every released lesson (or assignment), by number.
+
+    ``selfcheck`` is the frozen self-check data of an instructor's assignments (``selfcheck.json``),
+    None for the course's own lessons, whose self-check runs from course_lib.
+    """
 
     lessons: dict[str, ReleasedLesson]
+    selfcheck: dict | None = None
+
+    @property
+    def selfcheck_text(self) -> str | None:
+        if self.selfcheck is None:
+            return None
+        return json.dumps(self.selfcheck, indent=1, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
 
     def manifest(self) -> dict[str, Any]:
         from course_lib import __version__
 
-        return {
+        manifest = {
             "format": MANIFEST_FORMAT,
             "course_lib": __version__,
             "lessons": [self.lessons[number].manifest_entry() for number in sorted(self.lessons)],
         }
+        text = self.selfcheck_text
+        if text is not None:
+            manifest["selfcheck"] = {
+                "file": SELFCHECK_FILE,
+                "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+            }
+        return manifest
 
     @property
     def fingerprint(self) -> str:
@@ -157,7 +190,8 @@ def notebook_lesson(notebook: dict) -> str | None:
     number = course.get("lesson") if isinstance(course, dict) else None
     if isinstance(number, int) and not isinstance(number, bool):
         number = f"{number:02d}"
-    return number if isinstance(number, str) and any(item.number == number for item in LESSONS) else None
+    # The course's lessons, and the assignments of an instructor's course folder once loaded.
+    return number if isinstance(number, str) and number in lesson_numbers() else None
 
 
 def answer_expression(notebook: dict, exercise_id: str) -> str:
@@ -232,10 +266,15 @@ def release_lesson(source_notebook: dict, *, name: str) -> ReleasedLesson:
         registered exercise of the lesson.
     """
     number = notebook_lesson(source_notebook) or (name[:2] if name[:2].isdigit() else None)
-    if number is None or not any(item.number == number for item in LESSONS):
-        raise NotebookFormatError(f"{name}: metadata course.lesson must name a lesson (01..{LESSONS[-1].number})")
+    if number is None or number not in lesson_numbers():
+        known = ", ".join(lesson_numbers())
+        raise NotebookFormatError(
+            f"{name}: metadata course.lesson must name a lesson or an assignment with registered exercises "
+            f"({known}), got {number!r}"
+        )
     student = student_version(source_notebook)
     registered = set(exercise_ids(number))
+    is_lesson = any(item.number == number for item in LESSONS)
     exercises = []
     cells = []
     for index, cell in enumerate(student.get("cells", [])):
@@ -246,7 +285,8 @@ def release_lesson(source_notebook: dict, *, name: str) -> ReleasedLesson:
         if ident not in registered:
             raise NotebookFormatError(
                 f"{name}: cell {index} has exercise id {ident!r}, which is not a registered exercise of "
-                f"lesson {number} (registered: {', '.join(sorted(registered)) or 'none'})"
+                f"{'lesson' if is_lesson else 'assignment'} {number} "
+                f"(registered: {', '.join(sorted(registered)) or 'none'})"
             )
         exercise = get_exercise(ident)
         exercises.append(
@@ -261,7 +301,7 @@ def release_lesson(source_notebook: dict, *, name: str) -> ReleasedLesson:
         )
     return ReleasedLesson(
         number=number,
-        title=find_lesson(number).title,
+        title=find_lesson(number).title if is_lesson else _assignment_title(source_notebook, number),
         notebook_name=name,
         notebook=student,
         exercises=tuple(exercises),
@@ -308,42 +348,256 @@ def unreleased_exercises(release: Release) -> list[str]:
     return missing
 
 
-def write_release(release: Release, out: str | Path) -> list[Path]:
-    """Write the student notebooks and ``manifest.json`` into ``out``; return the paths."""
-    from course_lib.grading.atomic import write_text_atomic
+def _assignment_title(notebook: dict, number: str) -> str:
+    from course_lib.grading.assignments import assignment_title
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for number in sorted(release.lessons):
-        item = release.lessons[number]
-        path = out / item.notebook_name
-        write_text_atomic(path, item.text)
-        written.append(path)
-    manifest = out / MANIFEST_NAME
-    write_text_atomic(manifest, json.dumps(release.manifest(), indent=1, ensure_ascii=False) + "\n")
-    written.append(manifest)
-    return written
+    return assignment_title(notebook, number)
 
 
-def read_release(folder: str | Path) -> Release:
-    """Read a release written by :func:`write_release`, checking every notebook against the manifest.
+def build_assignments_release(course: Any) -> tuple[Release, list[str]]:
+    """Release an instructor's course folder (loaded with
+    :func:`course_lib.grading.assignments.load_course`): its notebooks and frozen self-check data.
+
+    Every exercise is checked first (:func:`course_lib.grading.assignments.check_exercise`), so a
+    broken one is caught before any student sees it.
+
+    Returns
+    -------
+    (Release, list of str)
+        The release and the warnings found.
+
+    Raises
+    ------
+    AssignmentError
+        If the folder holds no assignment notebook, an exercise fails its checks, or a notebook
+        uses an id the exercises module does not register.
+    NotebookFormatError
+        If a notebook breaks the exercise format.
+    """
+    from course_lib.grading.assignments import AssignmentError, check_exercise, selfcheck_data
+
+    if not course.notebooks:
+        raise AssignmentError(f"{course.folder} holds no assignment notebook (NN_slug.ipynb, e.g. 11_homework.ipynb)")
+    warnings: list[str] = []
+    errors: list[str] = []
+    for exercise in course.exercises():
+        try:
+            warnings += check_exercise(exercise)
+        except AssignmentError as exc:
+            errors.append(str(exc))
+    if errors:
+        raise AssignmentError("\n".join(errors))
+    released: dict[str, ReleasedLesson] = {}
+    for path in course.notebooks:
+        notebook = read_notebook(path)
+        number = notebook_lesson(notebook) or path.name[:2]
+        if number in {item.number for item in LESSONS}:
+            raise AssignmentError(
+                f"{path.name}: {number} is a lesson of the course; an assignment's notebook carries its own number "
+                "(metadata course.lesson, e.g. '11') and its exercises' ids start with it"
+            )
+        if number not in course.numbers:
+            raise AssignmentError(
+                f"{path.name}: assignment {number} has no exercise registered in {course.folder / 'exercises.py'} "
+                f"(registered assignments: {', '.join(course.numbers)})"
+            )
+        try:
+            item = release_lesson(notebook, name=path.name)
+        except NotebookFormatError as exc:
+            raise AssignmentError(str(exc)) from exc
+        if item.number in released:
+            raise AssignmentError(f"two notebooks are assignment {item.number}: {released[item.number].notebook_name}, {path.name}")
+        released[item.number] = item
+    in_notebooks = [exercise.id for item in released.values() for exercise in item.exercises]
+    for ident in course.exercise_ids:
+        if ident not in in_notebooks:
+            warnings.append(f"exercise {ident} is registered but no notebook cell carries it")
+    exercises = [get_exercise(ident) for ident in in_notebooks]
+    return Release(released, selfcheck_data(exercises)), warnings
+
+
+def build_wheel(destination: str | Path) -> Path:
+    """Build the course_lib wheel (pure Python) from the source tree course_lib runs from.
 
     Raises
     ------
     ValueError
-        If the manifest is missing or malformed, or a notebook differs from its checksum.
+        If course_lib is not installed from a source tree (then pass the wheel with ``--wheel``),
+        or the build fails.
+    """
+    import subprocess
+    import sys
+    import tempfile
+
+    import course_lib
+
+    source = Path(course_lib.__file__).resolve().parent.parent
+    if not (source / "pyproject.toml").is_file():
+        raise ValueError("course_lib is not installed from its source tree; pass the wheel to include with --wheel")
+    destination = Path(destination)
+    with tempfile.TemporaryDirectory(prefix="course-lib-wheel-") as tmp:
+        done = subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+             "--wheel-dir", tmp, str(source)],
+            capture_output=True, text=True, check=False,
+        )
+        built = sorted(Path(tmp).glob("course_lib-*-py3-none-any.whl"))
+        if done.returncode != 0 or len(built) != 1:
+            raise ValueError(f"building the course_lib wheel failed: {done.stderr.strip()[-500:] or 'no wheel'}")
+        target = destination / built[0].name
+        target.write_bytes(built[0].read_bytes())
+    return target
+
+
+def student_readme(release: Release, *, wheel: str | None, site: str | None) -> str:
+    """The hand-out's README for students: what the notebooks are and two ways to open them."""
+    lines = ["# Your notebooks", ""]
+    for number in sorted(release.lessons):
+        item = release.lessons[number]
+        lines.append(f"- `{item.notebook_name}`: {item.title} ({item.max_points} points)")
+    lines += ["", "## Open them", ""]
+    if site:
+        lines += [
+            f"**In the browser, nothing to install**: open {site} and upload these notebooks"
+            + (f" together with `{SELFCHECK_FILE}`" if release.selfcheck is not None else "")
+            + " (drag them onto the file browser), then open one. Your work is saved in the browser;"
+            " download the notebook (File > Download) to hand it in.",
+            "",
+        ]
+    wheel_name = wheel or "course_lib-<version>-py3-none-any.whl"
+    lines += [
+        f"**On your computer** (Python 3.11 or newer), in this folder:",
+        "",
+        "```bash",
+        "python -m venv .venv",
+        "source .venv/bin/activate            # Windows: .venv\\Scripts\\activate",
+        f"pip install {wheel_name} jupyterlab",
+        "jupyter lab",
+        "```",
+        "",
+        "then open the notebooks from JupyterLab's file browser.",
+    ]
+    if release.selfcheck is not None:
+        lines += [
+            "",
+            f"Keep `{SELFCHECK_FILE}` next to the notebooks: it holds the public cases that `check(...)` runs.",
+        ]
+    lines += [
+        "",
+        "## How your work is graded",
+        "",
+        "- Only the exercise cells (the cells under \"Exercise NN.name\") are graded, each run inside the",
+        "  notebook's own other cells. Keep any helper you write inside the exercise cell.",
+        "- `check(...)` under an exercise runs its public cases and explains what fails. The grader runs",
+        "  the same cases and more, hidden ones of the same kind.",
+        "- Hand in the `.ipynb` files themselves, with their names unchanged.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_release(
+    release: Release,
+    out: str | Path,
+    *,
+    wheel: str | Path | None = None,
+    site: str | None = None,
+) -> list[Path]:
+    """Write the hand-out ``out/students/`` and the manifest ``out/instructor/manifest.json``.
+
+    Parameters
+    ----------
+    release : Release
+    out : path
+    wheel : path, optional
+        A course_lib wheel to include in the students' folder (see :func:`build_wheel`).
+    site : str, optional
+        The address of the course site, for the students' README.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    from course_lib.grading.atomic import write_bytes_atomic, write_text_atomic
+
+    out = Path(out)
+    students, instructor = out / STUDENTS_DIR, out / INSTRUCTOR_DIR
+    students.mkdir(parents=True, exist_ok=True)
+    instructor.mkdir(parents=True, exist_ok=True)
+    written = []
+    for number in sorted(release.lessons):
+        item = release.lessons[number]
+        path = students / item.notebook_name
+        write_text_atomic(path, item.text)
+        written.append(path)
+    text = release.selfcheck_text
+    if text is not None:
+        write_text_atomic(students / SELFCHECK_FILE, text)
+        written.append(students / SELFCHECK_FILE)
+    wheel_name = None
+    if wheel is not None:
+        wheel = Path(wheel)
+        for old in students.glob("course_lib-*.whl"):
+            if old.name != wheel.name:
+                old.unlink()
+        target = students / wheel.name
+        if wheel.resolve() != target.resolve():
+            write_bytes_atomic(target, wheel.read_bytes())
+        written.append(target)
+        wheel_name = wheel.name
+    write_text_atomic(students / README_NAME, student_readme(release, wheel=wheel_name, site=site))
+    written.append(students / README_NAME)
+    manifest = instructor / MANIFEST_NAME
+    write_text_atomic(manifest, json.dumps(release.manifest(), indent=1, ensure_ascii=False) + "\n")
+    written.append(manifest)
+    # A release written by an earlier version kept the manifest beside the notebooks.
+    for stale in (out / MANIFEST_NAME,):
+        if stale.is_file():
+            stale.unlink()
+    return written
+
+
+def release_folders(folder: str | Path) -> tuple[Path, Path]:
+    """The manifest and the students' folder of a release: ``folder/instructor/manifest.json`` with
+    ``folder/students/``; or ``folder`` being that ``instructor/`` folder; or, as releases were
+    written before the hand-out layout, ``folder/manifest.json`` beside the notebooks.
+
+    Raises
+    ------
+    ValueError
+        If no manifest is found.
     """
     folder = Path(folder)
-    path = folder / MANIFEST_NAME
-    if not path.is_file():
-        raise ValueError(f"release must be a folder written by `release --out`; {str(path)!r} does not exist")
+    candidates = [
+        (folder / INSTRUCTOR_DIR / MANIFEST_NAME, folder / STUDENTS_DIR),
+        (folder / MANIFEST_NAME, folder.parent / STUDENTS_DIR if folder.name == INSTRUCTOR_DIR else folder),
+    ]
+    for manifest, students in candidates:
+        if manifest.is_file():
+            return manifest, students
+    raise ValueError(
+        f"release must be a folder written by `release --out`; {str(folder / INSTRUCTOR_DIR / MANIFEST_NAME)!r} "
+        "does not exist"
+    )
+
+
+def read_release(folder: str | Path) -> Release:
+    """Read a release written by :func:`write_release`, checking every file against the manifest.
+
+    Raises
+    ------
+    ValueError
+        If the manifest is missing or malformed, or a notebook (or the self-check data) differs
+        from its checksum.
+    """
+    path, students = release_folders(folder)
     manifest = json.loads(path.read_text(encoding="utf-8"))
     if manifest.get("format") != MANIFEST_FORMAT:
         raise ValueError(f"{path}: unsupported manifest format {manifest.get('format')!r}")
     lessons = {}
     for entry in manifest["lessons"]:
-        notebook_path = folder / entry["notebook"]
+        notebook_path = students / entry["notebook"]
         text = notebook_path.read_text(encoding="utf-8")
         if hashlib.sha256(text.encode("utf-8")).hexdigest() != entry["sha256"]:
             raise ValueError(f"{notebook_path} does not match the manifest's checksum (was it edited after release?)")
@@ -359,4 +613,11 @@ def read_release(folder: str | Path) -> Release:
             ),
             cells=tuple(CellChecksum(c["index"], c["id"], c["type"], c["sha256"]) for c in entry["cells"]),
         )
-    return Release(lessons)
+    selfcheck = None
+    if isinstance(manifest.get("selfcheck"), dict):
+        data_path = students / manifest["selfcheck"]["file"]
+        text = data_path.read_text(encoding="utf-8")
+        if hashlib.sha256(text.encode("utf-8")).hexdigest() != manifest["selfcheck"]["sha256"]:
+            raise ValueError(f"{data_path} does not match the manifest's checksum (was it edited after release?)")
+        selfcheck = json.loads(text)
+    return Release(lessons, selfcheck)

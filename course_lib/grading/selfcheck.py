@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Mapping, Sequence
 
 from course_lib.grading.compare import Comparison, compare, describe, describe_inputs
-from course_lib.grading.registry import Case, Exercise, get_exercise
+from course_lib.grading.registry import AnswerDigest, Case, Exercise, get_exercise, is_released_copy
 
 Status = Literal["passed", "failed", "not attempted"]
 
@@ -21,6 +21,10 @@ NOT_ATTEMPTED_MESSAGE = "not attempted yet"
 
 class _NotAttempted(Exception):
     """Raised inside run_cases when the answer is still the notebook's stub."""
+
+
+class AnswerNeeded(RuntimeError):
+    """``answer_or_reference`` in a hand-out that holds no reference, for an answer that fails."""
 
 
 @dataclass(frozen=True)
@@ -133,7 +137,14 @@ def compare_case(exercise: Exercise, case: Case, expected: Any, got: Any) -> Com
     got = _entry(got, case.entry)
     if got is _NO_ENTRY:
         return Comparison(False, f"your answer has no entry {case.entry!r}: answer with a dict")
-    result = compare(_entry(expected, case.entry), got, rtol=exercise.rtol, atol=exercise.atol)
+    if isinstance(expected, AnswerDigest):
+        # A hand-out's value exercise: only a digest of the answer is known (already per entry).
+        result = Comparison(expected.matches(got), "")
+    else:
+        result = compare(_entry(expected, case.entry), got, rtol=exercise.rtol, atol=exercise.atol)
+    if isinstance(expected, AnswerDigest) and not result.ok:
+        where = f"for {case.entry!r}, " if case.entry is not None else ""
+        return Comparison(False, f"{where}{describe(got)} is not the right answer")
     if result.ok or exercise.reveal_expected:
         return result
     where = f"for {case.entry!r}, " if case.entry is not None else ""
@@ -346,6 +357,10 @@ def answer_or_reference(exercise_id: str, answer: Any) -> Any:
     Later cells of a lesson build on earlier exercises. This lets a learner who skipped or has
     not yet solved an exercise still run the rest of the lesson, and says so visibly.
 
+    In an instructor's hand-out (:mod:`course_lib.grading.assignments`) there is no reference to
+    fall back on: an answer that does not pass raises :class:`AnswerNeeded`, whose message asks
+    the learner to answer the exercise first.
+
     Examples
     --------
     >>> from course_lib.grading import answer_or_reference
@@ -360,6 +375,12 @@ def answer_or_reference(exercise_id: str, answer: Any) -> Any:
         # What passed is the canonical form, and that is what later cells get ("Holm " -> "holm").
         return exercise.canonical(answer) if exercise.kind == "value" else answer
     reason = f"is {NOT_ATTEMPTED_MESSAGE}" if result.status == "not attempted" else "does not pass its checks yet"
+    if is_released_copy(exercise):
+        # A hand-out without the reference (an instructor's assignment): nothing to fall back on.
+        raise AnswerNeeded(
+            f"{exercise_id} {reason}, and this hand-out has no reference solution to use instead: "
+            f"answer {exercise_id} (until its check() passes), then run this cell again."
+        )
     print(
         f"Note: {exercise_id} {reason}, so the cells below use the reference solution "
         f"({exercise.reference})."
