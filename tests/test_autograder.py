@@ -162,13 +162,28 @@ def test_gradescope_results(graded):
         data = json.loads(
             (graded["results"] / "students" / record.student / "01" / "results.json").read_text(encoding="utf-8")
         )
-        assert data["score"] == pytest.approx(record.score)
-        assert sum(t["score"] for t in data["tests"]) == pytest.approx(record.score)
+        # Gradescope shows points to the cent: every score is the record's, rounded.
+        assert data["score"] == pytest.approx(record.score, abs=0.005 * len(data["tests"]))
+        assert data["score"] == pytest.approx(sum(t["score"] for t in data["tests"]))
         assert sum(t["max_score"] for t in data["tests"]) == pytest.approx(record.max_score)
         for test in data["tests"]:
             assert set(test) >= {"name", "score", "max_score", "output", "visibility"}
             assert test["visibility"] in ("hidden", "after_due_date", "after_published", "visible")
             assert 0 <= test["score"] <= test["max_score"] + 1e-9
+            # Rounded to cents, and an exercise's two tests add up to its points.
+            assert test["max_score"] == round(test["max_score"], 2) and test["score"] == round(test["score"], 2)
+        # The top-level output is always visible: with hidden tests it never shows the total.
+        if "after_published" in {t["visibility"] for t in data["tests"]}:
+            assert f"{record.score:g} / 2" not in data["output"] and "Public cases:" in data["output"]
+
+
+def test_gradescope_output_names_the_public_points_only(graded):
+    record = graded["records"]["partial"]
+    data = json.loads((graded["results"] / "students" / "partial" / "01" / "results.json").read_text(encoding="utf-8"))
+    public = [t for t in data["tests"] if t["visibility"] == "visible"]
+    score, maximum = sum(t["score"] for t in public), sum(t["max_score"] for t in public)
+    assert data["output"].startswith(f"Public cases: {score:g} / {maximum:g} points ({record.status}).")
+    assert record.score < 2 and "hidden" in data["output"].lower()
 
 
 def test_gradebook_csv(graded):
@@ -185,6 +200,9 @@ def test_gradebook_csv(graded):
         "flags",
         "seed",
         "submission",
+        "late",
+        "penalty",
+        "final",
     ]
     by_student = {row["student"]: row for row in rows}
     assert set(by_student) == set(graded["records"])
@@ -513,3 +531,18 @@ def test_a_sandbox_that_cannot_start_is_a_grader_error(graded, tmp_path, monkeyp
     # Nothing to run for an untouched notebook; every other one could not be graded.
     assert statuses.pop("untouched") == "not attempted"
     assert set(statuses.values()) == {"grader error"}
+
+
+def test_a_grader_crash_keeps_its_traceback_for_the_instructor(graded, tmp_path, monkeypatch):
+    from course_lib.grading import autograder
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(autograder, "grade_plan", crash)
+    run = grade(graded["submissions"], tmp_path, release=graded["release"], seed=SEED, limits=LIMITS)
+    record = run.records[0]
+    assert record.status == "grader error" and "secret internals" in record.log[0]
+    feedback = (tmp_path / "students" / record.folder / "01" / "feedback.md").read_text(encoding="utf-8")
+    assert "secret internals" not in feedback and "Traceback" not in feedback
+    assert "The grader failed on this submission" in feedback

@@ -23,6 +23,7 @@ submissions whose file, seed, release and limits are unchanged, unless forced.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -40,13 +41,13 @@ from typing import Any, Callable, Iterable
 from course_lib.grading import wire
 from course_lib.grading.integrity import cell_changes, reference_use, tampering
 from course_lib.grading.notebooks import cell_source, exercise_cells
-from course_lib.grading.registry import Case, get_exercise
+from course_lib.grading.registry import Case, get_exercise, lesson_numbers
 from course_lib.grading.release import Release, exercise_id_of, notebook_lesson
 from course_lib.grading.sandbox import Limits
 from course_lib.grading.selfcheck import CaseOutcome, CheckResult, Raised, judge
 from course_lib.lessons import LESSONS
 
-GRADER_VERSION = "1"
+GRADER_VERSION = "2"
 MAX_SUBMISSION_BYTES = 50 * 2**20
 RECORD_NAME = "record.json"
 
@@ -74,12 +75,19 @@ def hidden_seed(run_seed: int, exercise_id: str) -> int:
 
 @dataclass(frozen=True)
 class Submission:
-    """One submitted file: who sent it, where it is (relative to SUBMISSIONS), its bytes."""
+    """One submitted file: who sent it, where it is (relative to SUBMISSIONS), its bytes.
+
+    A file named by Canvas's bulk download (:func:`course_lib.grading.roster.canvas_name`) also
+    carries the Canvas user id, Canvas's late marker and the name the student uploaded.
+    """
 
     student: str
     relpath: str
     data: bytes
     mtime: float
+    lms_id: str = ""
+    lms_late: bool = False
+    original: str = ""
 
     @property
     def sha256(self) -> str:
@@ -95,11 +103,20 @@ def student_id(relpath: str) -> str:
 
     Examples
     --------
+    A file at the top level named by Canvas's bulk download belongs to the name Canvas put first.
+
     >>> student_id("alice/01_drift_theory.ipynb"), student_id("bob.ipynb")
     ('alice', 'bob')
+    >>> student_id("heidi_LATE_12345_67890_02_drift_statistics.ipynb")
+    'heidi'
     """
+    from course_lib.grading.roster import canvas_name
+
     parts = Path(relpath).parts
-    return parts[0] if len(parts) > 1 else Path(parts[0]).stem
+    if len(parts) > 1:
+        return parts[0]
+    canvas = canvas_name(parts[0])
+    return canvas.student if canvas is not None else Path(parts[0]).stem
 
 
 @dataclass(frozen=True)
@@ -125,6 +142,8 @@ def find_submissions(folder: str | Path, skipped: list[Skipped] | None = None) -
     ValueError
         If ``folder`` is not a folder.
     """
+    from course_lib.grading.roster import canvas_name
+
     root = Path(folder)
     if not root.is_dir():
         raise ValueError(f"submissions must be a folder of notebooks, got {str(root)!r}")
@@ -157,7 +176,15 @@ def find_submissions(folder: str | Path, skipped: list[Skipped] | None = None) -
             except OSError as exc:
                 notes.append(Skipped(relpath, f"could not be read ({type(exc).__name__})"))
                 continue
-            found.append(Submission(student_id(relpath), relpath, data, stat.st_mtime))
+            canvas = canvas_name(name) if relpath == name else None
+            if canvas is not None:
+                found.append(
+                    Submission(
+                        canvas.student, relpath, data, stat.st_mtime, canvas.user_id, canvas.late, canvas.original
+                    )
+                )
+            else:
+                found.append(Submission(student_id(relpath), relpath, data, stat.st_mtime))
     return found
 
 
@@ -250,6 +277,25 @@ class GradeRecord:
     folder: str = ""
     #: For the instructor only: messages the feedback leaves out (errors raised by released cells).
     log: list[str] = field(default_factory=list)
+    #: The term (:class:`course_lib.grading.roster.Term`), set on every run: the roster's name
+    #: and LMS id, why the submission is late ("" if it is not), the instructor's adjustments
+    #: (exercise, before, after, comment) and the points a late penalty took off.
+    name: str = ""
+    lms_id: str = ""
+    late: str = ""
+    adjustments: list[dict[str, Any]] = field(default_factory=list)
+    penalty: float = 0.0
+    roster_problem: str = ""
+
+    @property
+    def adjusted_score(self) -> float:
+        """The score after the instructor's adjustments."""
+        return self.score + sum(item["after"] - item["before"] for item in self.adjustments)
+
+    @property
+    def final_score(self) -> float:
+        """The score after adjustments and the late penalty: the grade."""
+        return max(0.0, self.adjusted_score - self.penalty)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -279,6 +325,9 @@ class CaseSet:
 
 def case_sets(release: Release, lessons: Iterable[str], seed: int) -> dict[str, CaseSet]:
     """Cases and expected values of every exercise of ``lessons``, by exercise id."""
+    from course_lib.grading.assignments import share_with_sandbox
+
+    share_with_sandbox(release)  # an instructor's assignment: its answer-free specs, for the sandbox
     sets = {}
     for number in lessons:
         for item in release.lessons[number].exercises:
@@ -300,12 +349,16 @@ def case_sets(release: Release, lessons: Iterable[str], seed: int) -> dict[str, 
 
 
 def submission_lesson(notebook: dict, relpath: str) -> str | None:
-    """The lesson a submission claims: metadata, else its exercise ids, else its file name."""
+    """The lesson a submission claims: metadata, else its exercise ids, else its file name.
+
+    ``relpath`` is the file's path, or the name the student gave it (a Canvas download's
+    original name).
+    """
     number = notebook_lesson(notebook)
     if number:
         return number
     # Only numbers of the course's lesson table: a lesson number becomes part of a path.
-    known = {item.number for item in LESSONS}
+    known = set(lesson_numbers())  # lessons, and an instructor's assignments
     ids = [ident[:2] for ident in exercise_cells(notebook) if ident[:2] in known and ident[2:3] == "."]
     if ids:
         return Counter(ids).most_common(1)[0][0]
@@ -472,6 +525,49 @@ class Plan:
     lesson: str | None
     problem: str | None
     duplicates: tuple[str, ...] = ()
+    #: Exercise cells (and the lesson, as "lesson") recognised by their cell ids because the
+    #: submission's metadata was removed.
+    restored: tuple[str, ...] = ()
+
+
+def lesson_by_cell_ids(notebook: dict, release: Release) -> str | None:
+    """The released lesson most of a notebook's cell ids come from (None if none shares an id).
+
+    Jupyter gives every cell an id that editors keep when they strip metadata, so a notebook whose
+    metadata was removed still says which release it came from.
+    """
+    ids = {cell["id"] for cell in notebook.get("cells", []) if isinstance(cell.get("id"), str)}
+    counts = []
+    for number, released in release.lessons.items():
+        released_ids = {cell.get("id") for cell in released.notebook.get("cells", []) if isinstance(cell.get("id"), str)}
+        shared = len(ids & released_ids)
+        if shared:
+            counts.append((shared, number))
+    return max(counts)[1] if counts else None
+
+
+def restore_exercise_cells(notebook: dict, released: Any) -> tuple[str, ...]:
+    """Mark the exercise cells of a notebook whose metadata was lost, by the release's cell ids.
+
+    A code cell without exercise metadata whose id is the id of a released exercise cell gets that
+    exercise's id back (unless another cell already carries it). Changes ``notebook`` in place
+    and returns the exercise ids restored.
+    """
+    released_cells = released.notebook.get("cells", [])
+    by_cell_id = {}
+    for item in released.exercises:
+        cell_id = released_cells[item.cell_index].get("id") if item.cell_index < len(released_cells) else None
+        if isinstance(cell_id, str):
+            by_cell_id[cell_id] = item.id
+    present = set(exercise_cells(notebook))
+    restored = []
+    for cell in notebook.get("cells", []):
+        ident = by_cell_id.get(cell.get("id"))
+        if cell.get("cell_type") == "code" and exercise_id_of(cell) is None and ident and ident not in present:
+            cell["metadata"] = {"course": {"exercise": ident}}
+            present.add(ident)
+            restored.append(ident)
+    return tuple(restored)
 
 
 def _clean_cell(cell: dict) -> dict:
@@ -524,7 +620,15 @@ def plan_submissions(submissions: list[Submission], release: Release, lesson: st
     plans: dict[tuple[str, str | None], list[Plan]] = {}
     for submission in submissions:
         notebook, problem = parse_submission(submission.data)
-        number = submission_lesson(notebook, submission.relpath) if notebook is not None else None
+        restored: tuple[str, ...] = ()
+        name = submission.original or submission.relpath
+        number = submission_lesson(notebook, name) if notebook is not None else None
+        if notebook is not None and number is None:
+            number = lesson_by_cell_ids(notebook, release)
+            if number is not None:
+                restored = ("lesson",)
+        if notebook is not None and number in release.lessons:
+            restored += restore_exercise_cells(notebook, release.lessons[number])
         if notebook is not None and number is None:
             number = lesson if lesson else (next(iter(release.lessons)) if len(release.lessons) == 1 else None)
         if notebook is not None and lesson is not None and number != lesson:
@@ -536,14 +640,14 @@ def plan_submissions(submissions: list[Submission], release: Release, lesson: st
             key = (submission.student, number)
         else:
             key = (submission.student, number)
-        plans.setdefault(key, []).append(Plan(submission, notebook, number, problem))
+        plans.setdefault(key, []).append(Plan(submission, notebook, number, problem, (), restored))
     chosen = []
     for group in plans.values():
         # A readable notebook of the right lesson beats a broken one; then the newest wins.
         group.sort(key=lambda p: (p.problem is None, p.submission.mtime, p.submission.relpath))
         best = group[-1]
         others = tuple(p.submission.relpath for p in group[:-1])
-        chosen.append(Plan(best.submission, best.notebook, best.lesson, best.problem, others))
+        chosen.append(Plan(best.submission, best.notebook, best.lesson, best.problem, others, best.restored))
     return sorted(chosen, key=lambda p: (p.submission.student, p.lesson or "", p.submission.relpath))
 
 
@@ -566,6 +670,58 @@ def _normalized(source: str) -> str:
     return source.replace("\r\n", "\n").strip()
 
 
+def _heading(cell: dict) -> str | None:
+    """The first Markdown heading of a cell, without its ``#`` marks, or None."""
+    if cell.get("cell_type") != "markdown":
+        return None
+    for line in cell_source(cell).splitlines():
+        if line.lstrip().startswith("#"):
+            text = line.strip().lstrip("#").strip()
+            if text:
+                return text if len(text) <= 70 else text[:67] + "..."
+    return None
+
+
+def _ordinal(number: int) -> str:
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
+
+
+def describe_cell(notebook: dict, index: int) -> str:
+    """A released cell as the student can find it: by its heading, never by its position.
+
+    Examples
+    --------
+    >>> nb = {"cells": [{"cell_type": "markdown", "source": "## Setup"},
+    ...                 {"cell_type": "code", "source": "x = 1"}, {"cell_type": "code", "source": "y = 2"}]}
+    >>> describe_cell(nb, 0), describe_cell(nb, 2)
+    ('the text cell "Setup"', 'the 2nd code cell under "Setup"')
+    """
+    cells = notebook.get("cells", [])
+    if not isinstance(index, int) or not 0 <= index < len(cells):
+        return "a cell of the lesson"
+    cell = cells[index]
+    heading = _heading(cell)
+    if cell.get("cell_type") == "markdown":
+        if heading:
+            return f'the text cell "{heading}"'
+        first = next((line.strip() for line in cell_source(cell).splitlines() if line.strip()), "")
+        return f'the text cell starting "{first[:50]}"' if first else "an empty text cell"
+    kind = "code cell" if cell.get("cell_type") == "code" else "cell"
+    count = 1
+    for above in range(index - 1, -1, -1):
+        heading = _heading(cells[above])
+        if heading:
+            ordinal = "" if count == 1 else _ordinal(count) + " "
+            return f'the {ordinal}{kind} under "{heading}"'
+        count += cells[above].get("cell_type") == cell.get("cell_type")
+    return f"the {kind} at the top of the notebook"
+
+
+def _describe_cells(notebook: dict, indices: Iterable[int]) -> str:
+    return "; ".join(describe_cell(notebook, index) for index in indices)
+
+
 def grade_plan(plan: Plan, release: Release, cases: dict[str, CaseSet], seed: int, limits: Limits) -> GradeRecord:
     """Grade one planned submission (never raises for a bad submission)."""
     from course_lib.grading.runner import Execution, execute
@@ -583,6 +739,16 @@ def grade_plan(plan: Plan, release: Release, cases: dict[str, CaseSet], seed: in
         max_score=float(released.max_points) if released else 0.0,
         seed=seed,
     )
+    if plan.restored:
+        record.flags.append("metadata lost")
+        exercises = [ident for ident in plan.restored if ident != "lesson"]
+        found = "its lesson" + (f" and its exercise cells ({', '.join(exercises)})" if exercises else "")
+        if "lesson" not in plan.restored:
+            found = f"its exercise cells ({', '.join(exercises)})"
+        record.notes.append(
+            "The notebook's metadata was removed (some editors do this when saving); "
+            f"{found} were recognised by their cell ids. Keep the notebook's metadata next time."
+        )
     if plan.duplicates:
         record.flags.append(f"duplicate submissions: {len(plan.duplicates) + 1}")
         record.notes.append(f"Graded {submission.relpath}; ignored {', '.join(plan.duplicates)}.")
@@ -631,12 +797,14 @@ def grade_plan(plan: Plan, release: Release, cases: dict[str, CaseSet], seed: in
     changes = cell_changes(released, notebook)
     if changes.edited:
         record.flags.append(f"edited cells: {len(changes.edited)}")
-        positions = ", ".join(map(str, changes.edited))
-        record.notes.append(f"Edited non-exercise cells (positions {positions}): the released versions were run.")
+        cells = _describe_cells(released.notebook, changes.edited)
+        record.notes.append(f"Edited cells that are not exercises ({cells}): the released versions were run.")
+        record.log.append(f"edited released cells at positions {', '.join(map(str, changes.edited))}")
     if changes.deleted:
         record.flags.append(f"deleted cells: {len(changes.deleted)}")
-        positions = ", ".join(map(str, changes.deleted))
-        record.notes.append(f"Deleted non-exercise cells (positions {positions}): the released versions were run.")
+        cells = _describe_cells(released.notebook, changes.deleted)
+        record.notes.append(f"Deleted cells that are not exercises ({cells}): the released versions were run.")
+        record.log.append(f"deleted released cells at positions {', '.join(map(str, changes.deleted))}")
     if changes.added:
         record.notes.append(f"{changes.added} cell(s) added to the notebook; only exercise cells are graded.")
 
@@ -676,7 +844,8 @@ def grade_plan(plan: Plan, release: Release, cases: dict[str, CaseSet], seed: in
         )
     for error in execution.cell_errors[:50]:
         index = error.get("index") if isinstance(error.get("index"), int) else "?"
-        record.notes.append(f"Released cell {index} raised {type_only(error.get('error'))}.")
+        where = describe_cell(released.notebook, index) if isinstance(index, int) else "a cell of the lesson"
+        record.notes.append(f"{where[0].upper()}{where[1:]} (as released) raised {type_only(error.get('error'))}.")
         record.log.append(f"released cell {index}: {cut(str(error.get('error')), 500)}")
 
     for item in released.exercises:
@@ -743,6 +912,7 @@ def grade(
     force: bool = False,
     lesson: str | None = None,
     progress: Callable[[GradeRecord, bool], None] | None = None,
+    term: Any | None = None,
 ) -> GradingRun:
     """Grade every notebook under ``submissions`` into ``out``; see the module docstring.
 
@@ -764,6 +934,11 @@ def grade(
         Grade only this lesson: notebooks of other lessons get the status "wrong lesson".
     progress : callable, optional
         Called with each record and whether it was reused.
+    term : course_lib.grading.roster.Term, optional
+        Roster, due time, late penalty and manual adjustments. With a term, submissions are
+        named by the roster, every record (reused ones too) gets its late flag, adjustments and
+        penalty, its feedback is rewritten, and ``gradebook_wide.csv`` is written (one row per
+        student, roster students without a submission included).
 
     Raises
     ------
@@ -800,6 +975,12 @@ def grade(
         )
     skipped: list[Skipped] = []
     found = find_submissions(submissions, skipped)
+    identities: dict[str, Any] = {}
+    if term is not None and getattr(term, "roster", None) is not None:
+        for position, item in enumerate(found):
+            identity = term.roster.identify(item.student, item.relpath, item.lms_id)
+            identities[item.relpath] = identity
+            found[position] = dataclasses.replace(item, student=identity.student)
     if seed is None:
         seed = _previous_seed(out)
     if seed is None:
@@ -816,7 +997,14 @@ def grade(
     reused = 0
 
     folders = assign_folders(plan.submission.student for plan in plans)
-    known = {item.number for item in LESSONS}
+    known = set(lesson_numbers())  # lessons, and an instructor's assignments
+
+    def _apply_term(record: GradeRecord, plan: Plan) -> None:
+        identity = identities.get(plan.submission.relpath)
+        record.name = identity.name if identity else ""
+        record.lms_id = (identity.lms_id if identity else "") or plan.submission.lms_id
+        record.roster_problem = identity.problem if identity else ""
+        term.apply(record, plan.submission)
 
     def run_one(plan: Plan) -> GradeRecord:
         nonlocal reused
@@ -838,6 +1026,9 @@ def grade(
             if previous is not None and previous.key == key:
                 with lock:
                     reused += 1
+                if term is not None:
+                    _apply_term(previous, plan)
+                    write_student_outputs(previous, student_dir, instructor_dir)
                 if progress:
                     progress(previous, True)
                 return previous
@@ -855,13 +1046,16 @@ def grade(
                 0.0,
                 seed,
                 ["grader error"],
-                [traceback.format_exc(limit=5)],
+                ["The grader failed on this submission (not because of your code, as far as it can tell)."],
+                log=[traceback.format_exc(limit=5)],
             )
         record.key = key
         record.folder = folder.name
         if folder.note:
             record.flags.append("folder renamed")
             record.notes.append(f"Student id {plan.submission.student!r}: {folder.note}.")
+        if term is not None:
+            _apply_term(record, plan)
         write_student_outputs(record, student_dir, instructor_dir)
         if progress:
             progress(record, False)
@@ -871,8 +1065,9 @@ def grade(
         from course_lib.grading.runner import configure_zygotes, fork_context, sandbox_mode
         from course_lib.lessons import lesson as find_lesson
 
-        modules = [f"course_lib.{name}" for number in needed for name in find_lesson(number).modules]
-        preload = tuple(modules + [find_lesson(number).exercise_module for number in needed])
+        lessons = [number for number in needed if number in {item.number for item in LESSONS}]
+        modules = [f"course_lib.{name}" for number in lessons for name in find_lesson(number).modules]
+        preload = tuple(modules + [find_lesson(number).exercise_module for number in lessons])
         if sandbox_mode(limits) == "bwrap":
             configure_zygotes(preload)
         else:
@@ -892,5 +1087,9 @@ def grade(
         skipped,
     )
     write_gradebook(run, out, release)
+    if term is not None:
+        from course_lib.grading.gradebook import write_wide_gradebook
+
+        write_wide_gradebook(run, out, release, term)
     write_summary(run, out, release)
     return run

@@ -1,7 +1,8 @@
 """Per-student feedback: Markdown, HTML and a Gradescope ``results.json``.
 
 Each graded submission gets a folder ``RESULTS/students/<folder>/<lesson>/`` (the folder name
-from :func:`assign_folders`), to hand back to the student, with
+from :func:`assign_folders`), to hand back to the student as it is (``RESULTS/students/<folder>``
+holds everything of one student and nothing for the instructor's eyes only), with
 
 - ``feedback.md`` and ``feedback.html``: the score of every exercise, which public or hidden case
   failed with expected vs got, and the hint for the mistake, in the words of the notebook's own
@@ -9,6 +10,11 @@ from :func:`assign_folders`), to hand back to the student, with
   the test code;
 - ``results.json``: the same in the Gradescope autograder format (one test for the public and one
   for the hidden cases of each exercise, with score, max_score, output and visibility);
+
+the feedback also lists the instructor's manual adjustments with their comments, and says when the
+submission counted as late and what that cost. The grader's flags (reference used, edited cells...)
+are for the instructor: they are in the gradebook and the record, never in the feedback, and notes
+name a cell by its heading, never by a position the student cannot see;
 and a folder ``RESULTS/instructor/<folder>/<lesson>/`` for the instructor only, with
 
 - ``record.json``: everything the grader knows (exception messages, what hidden cases returned,
@@ -170,14 +176,38 @@ def exercise_text(grade: Any, results: tuple[CheckResult | None, ...] | None = N
     return "\n".join(lines)
 
 
+def _term_lines(record: Any) -> list[str]:
+    """Plain-text lines on the instructor's adjustments and lateness (empty when there are none)."""
+    lines = []
+    for item in getattr(record, "adjustments", None) or []:
+        lines.append(
+            f"{item['exercise']}: {_points(item['before'])} → {_points(item['after'])} points. {item['comment']}"
+        )
+    late = getattr(record, "late", "")
+    if late:
+        penalty = getattr(record, "penalty", 0.0)
+        cost = f"{_points(penalty)} points were taken off" if penalty else "no points were taken off"
+        lines.append(f"Submitted late ({late}): {cost}.")
+    return lines
+
+
+def _score_line(record: Any) -> str:
+    final = getattr(record, "final_score", record.score)
+    if abs(final - record.score) > 1e-12:
+        return (
+            f"Score: {_points(final)} / {_points(record.max_score)} "
+            f"(graded automatically: {_points(record.score)}; see the adjustments below)"
+        )
+    return f"Score: {_points(record.score)} / {_points(record.max_score)}"
+
+
 def render_markdown(record: Any) -> str:
     """Feedback for one student and lesson, in Markdown."""
     title = f"Lesson {record.lesson}" + (f" · {record.lesson_title}" if record.lesson_title else "")
     lines = [
         f"# Feedback for {record.student} · {title}",
         "",
-        f"**Score: {_points(record.score)} / {_points(record.max_score)}** · status: {record.status} · "
-        f"submission `{record.submission}`",
+        f"**{_score_line(record)}** · status: {record.status} · submission `{record.submission}`",
         "",
         "Hidden cases are described by the type and shape of their inputs only; what your code "
         "returned or raised on them is not shown.",
@@ -201,10 +231,10 @@ def render_markdown(record: Any) -> str:
                 lines.append(f"- {line}" + (f"  \n  *hint:* {hint}" if hint else ""))
             if _failures(result):
                 lines.append("")
+    if _term_lines(record):
+        lines += ["## From your instructor", ""] + [f"- {line}" for line in _term_lines(record)] + [""]
     if record.notes:
         lines += ["## Notes", ""] + [f"- {note}" for note in record.notes] + [""]
-    if record.flags:
-        lines += ["## Flags for the instructor", "", ", ".join(record.flags), ""]
     return "\n".join(lines)
 
 
@@ -225,7 +255,7 @@ def render_html(record: Any) -> str:
         '<html lang="en"><head><meta charset="utf-8">',
         f"<title>Feedback for {e(record.student)} · {e(title)}</title><style>{_STYLE}</style></head><body>",
         f"<h1>Feedback for {e(record.student)} · {e(title)}</h1>",
-        f"<p><strong>Score: {_points(record.score)} / {_points(record.max_score)}</strong> · status: "
+        f"<p><strong>{e(_score_line(record))}</strong> · status: "
         f"{e(record.status)} · submission <code>{e(record.submission)}</code></p>",
         "<p>Hidden cases are described by the type and shape of their inputs only; what your code "
         "returned or raised on them is not shown.</p>",
@@ -255,58 +285,91 @@ def render_html(record: Any) -> str:
                     hint_html = f'<br><span class="hint">hint: {e(hint)}</span>' if hint else ""
                     parts.append(f"<li>{e(line)}{hint_html}</li>")
                 parts.append("</ul>")
+    if _term_lines(record):
+        items = "".join(f"<li>{e(line)}</li>" for line in _term_lines(record))
+        parts.append(f"<h2>From your instructor</h2><ul>{items}</ul>")
     if record.notes:
         parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{e(note)}</li>" for note in record.notes) + "</ul>")
-    if record.flags:
-        parts.append(f"<h2>Flags for the instructor</h2><p>{e(', '.join(record.flags))}</p>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
+
+
+def _split(total: float, part: float, whole: float) -> tuple[float, float]:
+    """``total`` split in proportion ``part / whole``, both shares rounded to 2 decimals and adding up."""
+    first = round(total * part / whole, 2) if whole else 0.0
+    return first, round(total - first, 2)
 
 
 def gradescope_results(record: Any) -> dict[str, Any]:
     """The record in Gradescope's autograder ``results.json`` format.
 
     An exercise's points are split between its public and hidden tests in proportion to their
-    numbers of cases, so the tests' scores add up to the exercise's score.
+    numbers of cases, rounded to 2 decimals so that the two tests add up to the exercise's points
+    and score. Hidden tests are visible after the grades are published, so the top-level
+    ``output`` (always visible) gives the public cases' points only, never the total.
+
+    References
+    ----------
+    Gradescope autograder specifications, https://gradescope-autograders.readthedocs.io/en/latest/specs/
     """
     tests = []
+    public_score = public_max = 0.0
+    hidden_tests = False
     for position, grade in enumerate(record.exercises, start=1):
         results = [r for r in (grade.public, grade.hidden) if r is not None]
         total = sum(r.total for r in results)
+        points = float(grade.points)
         if not results or total == 0:
             tests.append(
                 {
                     "name": f"{grade.id}: {grade.title}",
                     "number": f"{position}",
                     "score": 0.0,
-                    "max_score": float(grade.points),
+                    "max_score": round(points, 2),
                     "status": "failed",
                     "output": grade.message or grade.status,
                     "visibility": PUBLIC_VISIBILITY,
                 }
             )
+            public_max += round(points, 2)
             continue
         referenced = grade.status == "reference used"
+        passed = 0.0 if referenced else float(sum(r.passed for r in results))
+        maxima = _split(points, results[0].total, total)
+        scores = _split(points * passed / total, 0.0 if referenced else results[0].passed, passed or 1.0)
         for sub, result in enumerate(results, start=1):
             kind = "hidden" if result.hidden else "public"
-            output = exercise_text(grade, (result,))
+            max_score = maxima[sub - 1] if len(results) > 1 else round(points, 2)
+            score = scores[sub - 1] if len(results) > 1 else round(points * passed / total, 2)
+            score = min(max(score, 0.0), max_score)
             tests.append(
                 {
                     "name": f"{grade.id}: {grade.title} ({kind} cases)",
                     "number": f"{position}.{sub}",
-                    "score": 0.0 if referenced else grade.points * result.passed / total,
-                    "max_score": grade.points * result.total / total,
+                    "score": score,
+                    "max_score": max_score,
                     "status": "passed" if result.status == "passed" and not referenced else "failed",
-                    "output": output,
+                    "output": exercise_text(grade, (result,)),
                     "visibility": HIDDEN_VISIBILITY if result.hidden else PUBLIC_VISIBILITY,
                 }
             )
-    summary = f"Score {_points(record.score)} / {_points(record.max_score)} ({record.status})."
+            if result.hidden:
+                hidden_tests = True
+            else:
+                public_score += score
+                public_max += max_score
+    if hidden_tests:
+        summary = (
+            f"Public cases: {_points(public_score)} / {_points(public_max)} points ({record.status}). "
+            "Hidden cases are graded too; their results and your total appear when the grades are published."
+        )
+    else:
+        summary = f"Score {_points(record.score)} / {_points(record.max_score)} ({record.status})."
     if record.notes:
         summary += "\n" + "\n".join(record.notes)
     return {
-        "score": record.score,
-        "execution_time": record.seconds,
+        "score": round(sum(test["score"] for test in tests), 2),
+        "execution_time": round(float(record.seconds), 3),
         "output": summary,
         "visibility": "visible",
         "stdout_visibility": "hidden",

@@ -1,7 +1,12 @@
 """The class gradebook and summary of a grading run.
 
-- ``gradebook.csv``: one row per student and lesson: student, lesson, one column per exercise,
-  total, max, status, flags, then the grading seed and the submission's path;
+- ``gradebook.csv``: one row per student and lesson: student, lesson, one column per exercise
+  (after the instructor's adjustments), total, max, status, flags, the grading seed, the
+  submission's path, then late (why, or empty), the late penalty and the final score;
+- ``gradebook_wide.csv`` (when the run has a :class:`course_lib.grading.roster.Term`): one row per
+  student (every roster student, with or without a submission): student, name, LMS id, per lesson
+  its final score and one column per exercise, then the course total, its maximum, and the late
+  lessons and flags;
 - ``gradebook.json``: the run (seed, release fingerprint, limits, isolation, whether the
   submissions were left untouched) and every record without the printed output;
 - ``summary.md`` / ``summary.html`` with ``score_distribution.png``: per lesson, the score
@@ -44,38 +49,128 @@ def _spreadsheet_safe(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
+def record_flags(record: Any) -> list[str]:
+    """A record's flags, with the term's (late, adjusted, roster problems) after the grader's."""
+    flags = list(record.flags)
+    if getattr(record, "late", ""):
+        flags.append("late")
+    if getattr(record, "adjustments", None):
+        flags.append(f"adjusted: {', '.join(sorted({item['exercise'] for item in record.adjustments}))}")
+    if getattr(record, "roster_problem", ""):
+        flags.append(record.roster_problem)
+    return flags
+
+
 def gradebook_rows(run: Any, release: Release) -> tuple[list[str], list[list[str]]]:
     """The CSV header and rows."""
+    from course_lib.grading.roster import adjusted_exercise_scores
+
     columns = exercise_columns(release, run.records)
-    header = ["student", "lesson", *columns, "total", "max", "status", "flags", "seed", "submission"]
+    header = [
+        "student", "lesson", *columns, "total", "max", "status", "flags", "seed", "submission",
+        "late", "penalty", "final",
+    ]  # fmt: skip
     rows = []
     for record in sorted(run.records, key=lambda r: (r.student, r.lesson, r.submission)):
-        scores = {grade.id: _number(grade.score) for grade in record.exercises}
+        scores = {ident: _number(score) for ident, score in adjusted_exercise_scores(record).items()}
         rows.append(
             [
                 _spreadsheet_safe(record.student),
                 record.lesson,
                 *(scores.get(column, "") for column in columns),
-                _number(record.score),
+                _number(record.adjusted_score),
                 _number(record.max_score),
                 record.status,
-                "; ".join(record.flags),
+                "; ".join(record_flags(record)),
                 str(record.seed),
                 _spreadsheet_safe(record.submission),
+                _spreadsheet_safe(record.late),
+                _number(record.penalty),
+                _number(record.final_score),
             ]
         )
     return header, rows
+
+
+def wide_gradebook_rows(run: Any, release: Release, term: Any = None) -> tuple[list[str], list[list[str]]]:
+    """One row per student: the header and rows of ``gradebook_wide.csv``.
+
+    Every released lesson gets a column of its final score (after adjustments and any late
+    penalty) followed by one column per exercise (after adjustments); an empty cell means no
+    submission. Students of the roster without any submission get a row too, and adjustments of
+    a lesson they did not submit count from 0.
+    """
+    from course_lib.grading.roster import adjusted_exercise_scores
+
+    lessons = sorted(release.lessons)
+    header = ["student", "name", "lms_id"]
+    for number in lessons:
+        header += [f"{number} total", *(item.id for item in release.lessons[number].exercises)]
+    header += ["total", "max", "late", "flags"]
+    roster = getattr(term, "roster", None)
+    people: dict[str, dict[str, Any]] = {}
+    for student in roster.students if roster is not None else ():
+        people[student.student_id] = {"name": student.name, "lms_id": student.lms_id, "records": {}}
+    for record in run.records:
+        entry = people.setdefault(record.student, {"name": "", "lms_id": "", "records": {}})
+        entry["name"] = entry["name"] or getattr(record, "name", "")
+        entry["lms_id"] = entry["lms_id"] or getattr(record, "lms_id", "")
+        if record.lesson in release.lessons:
+            entry["records"][record.lesson] = record
+    adjustments = getattr(term, "adjustments", None)
+    course_max = sum(release.lessons[number].max_points for number in lessons)
+    rows = []
+    for student in sorted(people):
+        entry = people[student]
+        cells = [_spreadsheet_safe(student), _spreadsheet_safe(entry["name"]), _spreadsheet_safe(entry["lms_id"])]
+        total, late, flags = 0.0, [], []
+        for number in lessons:
+            record = entry["records"].get(number)
+            exercises = [item.id for item in release.lessons[number].exercises]
+            if record is not None:
+                scores = adjusted_exercise_scores(record)
+                final = record.final_score
+                cells += [_number(final), *(_number(scores[e]) if e in scores else "" for e in exercises)]
+                total += final
+                if record.late:
+                    late.append(number)
+                flags += [f"{number}: {flag}" for flag in record_flags(record) if flag != "late"]
+                continue
+            missing = [a for a in (adjustments.for_student(student) if adjustments else ()) if a.exercise in exercises]
+            if not missing:
+                cells += [""] * (1 + len(exercises))
+                continue
+            scores = {}
+            for item in missing:
+                scores[item.exercise] = item.apply(scores.get(item.exercise, 0.0))
+            lesson_total = sum(scores.values())
+            cells += [_number(lesson_total), *(_number(scores[e]) if e in scores else "" for e in exercises)]
+            total += lesson_total
+            flags.append(f"{number}: adjusted without a submission")
+        cells += [_number(total), _number(course_max), " ".join(late), "; ".join(flags)]
+        rows.append(cells)
+    return header, rows
+
+
+def _csv_text(header: list[str], rows: list[list[str]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def write_wide_gradebook(run: Any, out: str | Path, release: Release, term: Any = None) -> None:
+    """Write ``gradebook_wide.csv`` into ``out`` (see :func:`wide_gradebook_rows`)."""
+    header, rows = wide_gradebook_rows(run, release, term)
+    write_text_atomic(Path(out) / "gradebook_wide.csv", _csv_text(header, rows))
 
 
 def write_gradebook(run: Any, out: str | Path, release: Release) -> None:
     """Write ``gradebook.csv`` and ``gradebook.json`` into ``out``."""
     out = Path(out)
     header, rows = gradebook_rows(run, release)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    write_text_atomic(out / "gradebook.csv", buffer.getvalue())
+    write_text_atomic(out / "gradebook.csv", _csv_text(header, rows))
     isolation = next((record.isolation for record in run.records if record.isolation), {})
     data = {
         "seed": run.seed,
@@ -157,7 +252,10 @@ def score_distribution_png(run: Any, lessons: list[str]) -> bytes:
 
     figure = Figure(figsize=(6.4, 2.6 * max(1, len(lessons))), layout="constrained")
     axes = figure.subplots(max(1, len(lessons)), 1, squeeze=False)[:, 0]
-    for ax, lesson in zip(axes, lessons, strict=True):
+    if not lessons:
+        axes[0].set_title("No graded submissions")
+        axes[0].set_axis_off()
+    for ax, lesson in zip(axes, lessons):
         values = _percentages(run, lesson)
         ax.hist(values, bins=[0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100.0001], color="#3b6ea5", edgecolor="white")
         ax.set_title(f"Lesson {lesson}: how the class scored ({len(values)} submissions)")
@@ -217,7 +315,7 @@ def summary_markdown(run: Any, release: Release) -> str:
         flagged = [record for record in run.records if record.lesson == lesson and record.flags]
         if flagged:
             lines += ["Flagged submissions:", ""]
-            lines += [f"- {record.student}: {'; '.join(record.flags)}" for record in flagged]
+            lines += [f"- {record.student}: {'; '.join(record_flags(record))}" for record in flagged]
             lines.append("")
     return "\n".join(lines)
 
