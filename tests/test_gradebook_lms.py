@@ -9,6 +9,7 @@ import csv
 import datetime as dt
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -186,6 +187,8 @@ def test_late_by_time_and_by_canvas_marker(term_run):
     assert records["h.hopper"].late == "Canvas marked it LATE"
     # Canvas's word decides for its downloads: ivan's file is newer than the due time, on time.
     assert records["i.ivanov"].late == "" and records["bob"].late == "" and records["ken"].late == ""
+    summary = (term_run["results"] / "summary.md").read_text(encoding="utf-8")
+    assert "Late: 2 (alice, h.hopper)." in summary
 
 
 def test_late_penalty_only_when_set(term_run, tmp_path):
@@ -280,22 +283,24 @@ def test_bad_adjustments_are_refused(tmp_path, text, message):
         Adjustments.read(tmp_path / "a.csv", ["01.windowed_mean", "01.labelled_fraction"])
 
 
-def test_grade_command_rereads_the_term_for_unchanged_submissions(term_run, capsys):
+def test_grade_command_rereads_the_term_for_unchanged_submissions(term_run, tmp_path, capsys):
     """A re-run with new adjustments regrades nothing but rewrites the gradebooks and feedback."""
     base = term_run["base"]
-    (base / "adjustments2.csv").write_text(
+    results = tmp_path / "results"
+    shutil.copytree(term_run["results"], results)  # the other tests read the fixture's results
+    (tmp_path / "adjustments2.csv").write_text(
         "student,exercise,delta,comment\nken,01.windowed_mean,-1,Helper code copied from the answers.\n",
         encoding="utf-8",
     )
-    args = ["grade", str(term_run["submissions"]), "--out", str(term_run["results"]), "--release", str(base / "release")]
-    args += ["--roster", str(base / "roster.csv"), "--adjustments", str(base / "adjustments2.csv")]
+    args = ["grade", str(term_run["submissions"]), "--out", str(results), "--release", str(base / "release")]
+    args += ["--roster", str(base / "roster.csv"), "--adjustments", str(tmp_path / "adjustments2.csv")]
     args += ["--timeout", "20", "--submission-timeout", "60", "--memory-mb", "1024"]  # the fixture's limits
     assert main(args + ["--due", "2026-10-05T23:59Z"]) == 0
     out = capsys.readouterr().out
     assert out.count("(unchanged, reused)") == 5 and "alice · lesson 01: 2/2 graded (late)" in out
-    rows = _rows(term_run["results"] / "gradebook_wide.csv")
+    rows = _rows(results / "gradebook_wide.csv")
     assert rows["ken"]["01 total"] == "1" and rows["bob"]["01 total"] == "0"
-    bob = (term_run["results"] / "students" / "bob" / "01" / "feedback.md").read_text(encoding="utf-8")
+    bob = (results / "students" / "bob" / "01" / "feedback.md").read_text(encoding="utf-8")
     assert "From your instructor" not in bob
     assert main(args + ["--due", "tomorrow"]) == 2
     assert "ISO 8601" in capsys.readouterr().err
@@ -355,3 +360,20 @@ def test_describe_cell():
     assert describe_cell(notebook, 6) == 'the 3rd code cell under "Exercise 01.windowed_mean: means of full windows"'
     assert describe_cell(notebook, 99) == "a cell of the lesson"
     assert describe_cell({"cells": [{"cell_type": "code", "source": "x"}]}, 0) == "the code cell at the top of the notebook"
+
+
+def test_lesson_and_exercises_by_cell_ids_among_several_lessons():
+    """Without metadata and under a name that says nothing, the cell ids still tell lesson 02."""
+    from course_lib.grading.autograder import Submission, lesson_by_cell_ids, plan_submissions
+
+    root = Path(__file__).resolve().parent.parent
+    release = build_release(root / "notebooks" / "solutions", ["01", "02"])
+    stripped = _strip_metadata(release.lessons["02"].notebook)
+    assert lesson_by_cell_ids(stripped, release) == "02"
+    assert lesson_by_cell_ids({"cells": [{"cell_type": "code", "id": "nope", "source": ""}]}, release) is None
+    data = json.dumps(stripped).encode("utf-8")
+    (plan,) = plan_submissions([Submission("ken", "homework.ipynb", data, 0.0)], release)
+    assert plan.lesson == "02" and plan.problem is None
+    assert plan.restored == ("lesson", *(item.id for item in release.lessons["02"].exercises))
+    marked = [cell["metadata"]["course"]["exercise"] for cell in plan.notebook["cells"] if cell["metadata"]]
+    assert marked == [item.id for item in release.lessons["02"].exercises]

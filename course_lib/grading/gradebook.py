@@ -312,7 +312,10 @@ def summary_markdown(run: Any, release: Release) -> str:
                     f"{row['common_hint'].replace('|', chr(92) + '|')} |"
                 )
             lines.append("")
-        flagged = [record for record in run.records if record.lesson == lesson and record.flags]
+        late = [record for record in run.records if record.lesson == lesson and getattr(record, "late", "")]
+        if late:
+            lines += [f"Late: {len(late)} ({', '.join(sorted(record.student for record in late))}).", ""]
+        flagged = [record for record in run.records if record.lesson == lesson and record_flags(record)]
         if flagged:
             lines += ["Flagged submissions:", ""]
             lines += [f"- {record.student}: {'; '.join(record_flags(record))}" for record in flagged]
