@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -343,6 +344,16 @@ def test_feedback_for_students_has_no_instructor_material(term_run):
             assert "position" not in text and "Released cell" not in text
     instructor = term_run["results"] / "instructor" / "ken" / "01"
     assert {path.name for path in instructor.iterdir()} == {"record.json", "output.txt"}
+
+
+def test_one_zip_per_student_to_hand_back(term_run):
+    results = term_run["results"]
+    zips = sorted(path.name for path in (results / "return").iterdir())
+    assert zips == sorted(f"{record.folder}.zip" for record in term_run["run"].records)
+    with zipfile.ZipFile(results / "return" / "h.hopper.zip") as archive:
+        assert sorted(archive.namelist()) == ["01/feedback.html", "01/feedback.md", "01/results.json"]
+        shown = archive.read("01/feedback.md")
+    assert shown == (results / "students" / "h.hopper" / "01" / "feedback.md").read_bytes()
 
 
 def test_notes_name_cells_by_their_heading(term_run):

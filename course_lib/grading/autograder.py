@@ -937,8 +937,9 @@ def grade(
     term : course_lib.grading.roster.Term, optional
         Roster, due time, late penalty and manual adjustments. With a term, submissions are
         named by the roster, every record (reused ones too) gets its late flag, adjustments and
-        penalty, its feedback is rewritten, and ``gradebook_wide.csv`` is written (one row per
-        student, roster students without a submission included).
+        penalty, its feedback is rewritten, ``gradebook_wide.csv`` is written (one row per
+        student, roster students without a submission included), and each student's feedback
+        is zipped into ``return/<folder>.zip``, ready to upload.
 
     Raises
     ------
@@ -1088,8 +1089,10 @@ def grade(
     )
     write_gradebook(run, out, release)
     if term is not None:
+        from course_lib.grading.feedback import write_return_zips
         from course_lib.grading.gradebook import write_wide_gradebook
 
         write_wide_gradebook(run, out, release, term)
+        write_return_zips(out)
     write_summary(run, out, release)
     return run

@@ -15,7 +15,9 @@ the feedback also lists the instructor's manual adjustments with their comments,
 submission counted as late and what that cost. The grader's flags (reference used, edited cells...)
 are for the instructor: they are in the gradebook and the record, never in the feedback, and notes
 name a cell by its heading, never by a position the student cannot see;
-and a folder ``RESULTS/instructor/<folder>/<lesson>/`` for the instructor only, with
+(a run with a term also zips each student's folder into ``RESULTS/return/<folder>.zip``, see
+:func:`write_return_zips`), and a folder ``RESULTS/instructor/<folder>/<lesson>/`` for the
+instructor only, with
 
 - ``record.json``: everything the grader knows (exception messages, what hidden cases returned,
   the seed), which a re-run reads to skip unchanged work;
@@ -34,13 +36,15 @@ Examples
 from __future__ import annotations
 
 import html
+import io
 import json
 import unicodedata
+import zipfile
 from pathlib import Path
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from course_lib.grading.atomic import write_text_atomic
+from course_lib.grading.atomic import write_bytes_atomic, write_text_atomic
 from course_lib.grading.selfcheck import CheckResult
 
 #: Gradescope visibility of each exercise's tests.
@@ -407,3 +411,33 @@ def write_student_outputs(record: Any, student_dir: str | Path, instructor_dir: 
     write_text_atomic(student_dir / "results.json", _bounded_json(gradescope_results(record)))
     write_text_atomic(instructor_dir / "output.txt", _bounded(record.output))
     write_text_atomic(instructor_dir / "record.json", _bounded_json(record.to_json()))
+
+
+def write_return_zips(out: str | Path) -> list[Path]:
+    """Zip each student's folder of ``out/students`` into ``out/return/<folder>.zip``; return the zips.
+
+    Each zip holds exactly what the student may see (``<NN>/feedback.md``, ``feedback.html``,
+    ``results.json``), ready to upload to the LMS as that student's feedback. Zips of students no
+    longer in ``students/`` are removed, so ``return/`` always matches the last run.
+    """
+    out = Path(out)
+    students = out / "students"
+    target = inside(out, "return")
+    written = []
+    folders = sorted(path for path in students.iterdir() if path.is_dir() and not path.is_symlink()) if students.is_dir() else []
+    for folder in folders:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(folder.rglob("*")):
+                if path.is_file() and not path.is_symlink():
+                    info = zipfile.ZipInfo(path.relative_to(folder).as_posix(), date_time=(2020, 1, 1, 0, 0, 0))
+                    info.compress_type = zipfile.ZIP_DEFLATED
+                    archive.writestr(info, path.read_bytes())
+        path = inside(out, "return", folder.name + ".zip")
+        write_bytes_atomic(path, buffer.getvalue())
+        written.append(path)
+    keep = {path.name for path in written}
+    for stale in target.glob("*.zip") if target.is_dir() else []:
+        if stale.name not in keep:
+            stale.unlink()
+    return written
