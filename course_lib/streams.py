@@ -295,7 +295,8 @@ class ADWIN(DriftDetector):
         adwin.update(x)]``), detections, fresh windows after them and all, but much faster on
         long sequences: the running sums, the bucket merges and river's cut test run as numpy
         operations over blocks of up to 1,024 checks, with the same floating-point operations
-        in the same order as element by element.
+        in the same order as element by element, and river's exact test, in Python, decides
+        every check the numpy test flags.
 
         Parameters
         ----------
@@ -330,18 +331,17 @@ class ADWIN(DriftDetector):
             return self._detect_all(array.tolist())
         found: list[int] = []
         start, stop_all = 0, len(array)
-        with np.errstate(all="ignore"):  # river's arithmetic may overflow or divide by 0, then no cut
-            while start < stop_all:
-                if self.drift_detected:  # what update() does with the element after a detection
-                    self.reset()
-                self._catch_up()
-                stop = min(stop_all, start + self.clock * self._CHECKS_PER_BLOCK)
-                detected_at = self._update_block(array[start:stop])
-                if detected_at is None:
-                    start = stop
-                else:
-                    found.append(start + detected_at)
-                    start += detected_at + 1
+        while start < stop_all:
+            if self.drift_detected:  # what update() does with the element after a detection
+                self.reset()
+            self._catch_up()
+            stop = min(stop_all, start + self.clock * self._CHECKS_PER_BLOCK)
+            detected_at = self._update_block(array[start:stop])
+            if detected_at is None:
+                start = stop
+            else:
+                found.append(start + detected_at)
+                start += detected_at + 1
         return found
 
     def _update_block(self, x: np.ndarray) -> int | None:
@@ -358,13 +358,33 @@ class ADWIN(DriftDetector):
           of the block, then the merges arriving from row k-1), and the number of merges out
           of a row that has received s buckets is 0 for s <= max_buckets and
           ``(s - max_buckets + 1) // 2`` after, which gives every row at any element;
-        * river's cut test at every check of the block at once, on a matrix of the buckets
-          (one row per check, oldest bucket first), with running sums along the rows.
+        * river's cut test at every check of the block at once (:meth:`_cuts_at`), on a matrix
+          of the buckets (one row per check, oldest bucket first), with running sums along the
+          rows; it may flag a check river would not cut, never miss one it would.
 
-        The first check with a cut is handed to :meth:`_cut` on the state rebuilt at that
-        element, which drops buckets as :meth:`update` would. Returns the position of the
-        detection in ``x``, or None (then the state is the one after the whole block).
+        Each check the numpy test flags, in order, is handed to :meth:`_cut` on the state rebuilt
+        at that element: river's exact test decides, and drops buckets as :meth:`update` would.
+        Returns the position of the detection in ``x``, or None (then the state is the one after
+        the whole block).
         """
+        width0 = int(self._width)
+        with np.errstate(all="ignore"):  # as in river: sums may overflow, cells outside a cut divide by 0
+            checks, totals, squares, queues, queue_variances = self._block_arrays(x)
+            hits = self._cuts_at(checks, width0, totals, squares, queues) if len(checks) else checks
+        if len(checks):
+            for check in checks[hits].tolist():
+                self._rebuild(check, width0, x, totals, squares, queues, queue_variances)
+                if self._cut():
+                    self.drift_detected = True
+                    self.n_detections += 1
+                    self._due = 0  # the next update() starts a fresh window
+                    return check - width0 - 1
+        self._rebuild(width0 + len(x), width0, x, totals, squares, queues, queue_variances)
+        return None
+
+    def _block_arrays(self, x: np.ndarray) -> tuple:
+        """The checks in block ``x``, and the window's sums and the rows' queues after each of
+        its elements (see :meth:`_update_block`)."""
         width0, count = int(self._width), len(x)
         total0, limit = self._total, self.max_buckets
         # The fold: sums after each element, in the Python loop's order of operations.
@@ -403,20 +423,16 @@ class ADWIN(DriftDetector):
         clock, shortest = self.clock, self.min_window_length
         first_check = max(width0 // clock + 1, -(-max(self.grace_period + 1, 2 * shortest) // clock)) * clock
         checks = np.arange(first_check, width0 + count + 1, clock)
-        if len(checks):
-            hits = self._cuts_at(checks, width0, totals, squares, queues)
-            for check in checks[hits].tolist():
-                self._rebuild(check, width0, x, totals, squares, queues, queue_variances)
-                if self._cut():  # always, unless the two paths disagree: then it decides
-                    self.drift_detected = True
-                    self.n_detections += 1
-                    self._due = 0  # the next update() starts a fresh window
-                    return check - width0 - 1
-        self._rebuild(width0 + count, width0, x, totals, squares, queues, queue_variances)
-        return None
+        return checks, totals, squares, queues, queue_variances
 
     def _cuts_at(self, checks: np.ndarray, width0: int, totals: np.ndarray, squares: np.ndarray, queues: list) -> np.ndarray:
-        """Whether river's cut test passes at some boundary, for each check (a boolean array)."""
+        """For each check, whether river's cut test may pass at some boundary (a boolean array).
+
+        River's test in river's order of operations (see :meth:`_row_differs`), one check per
+        row of a matrix of buckets, oldest first, with d' computed by numpy's log and lowered by
+        1e-9 of itself: the bound can only come out lower than river's, so no cut river would
+        make is missed, and :meth:`_cut` decides each flagged check exactly.
+        """
         limit, n_rows = self.max_buckets, len(queues)
         received = len(self._totals[0]) + (checks - width0)
         starts, counts = [], []
@@ -426,31 +442,35 @@ class ADWIN(DriftDetector):
             counts.append(received - 2 * merges)
             if level + 1 < n_rows:
                 received = (len(self._totals[level + 1]) if level + 1 < len(self._totals) else 0) + merges
-        buckets, sizes = [], []
+        widths = [int(count.max()) for count in counts]
+        at = checks - width0 - 1
+        # Column 0 holds the window's sum (river's u1 starts from it), then the buckets.
+        buckets = np.empty((len(checks), 1 + sum(widths)))
+        buckets[:, 0] = totals[at]
+        n0 = np.empty((len(checks), sum(widths)))
+        column = 0
         for level in range(n_rows - 1, -1, -1):  # oldest buckets first, as river scans
-            columns = int(counts[level].max())
+            columns = widths[level]
             if not columns:
                 continue
             offsets = np.arange(columns)
             present = offsets < counts[level][:, None]
             queue = queues[level]
             where = np.minimum(starts[level][:, None] + offsets, len(queue) - 1)
-            buckets.append(np.where(present, queue[where], 0.0))  # absent: adds 0 to the sums
-            sizes.append(np.where(present, float(1 << level), 0.0))
-        widths = checks.astype(np.float64)[:, None]
-        at = checks - width0 - 1
-        window_totals = totals[at][:, None]
-        buckets, sizes = np.hstack(buckets), np.hstack(sizes)
-        n0 = np.cumsum(sizes, axis=1)
-        u0 = np.add.accumulate(np.hstack((np.zeros_like(window_totals), buckets)), axis=1)[:, 1:]
-        u1 = np.subtract.accumulate(np.hstack((window_totals, buckets)), axis=1)[:, 1:]
-        n1 = widths - n0
+            # An absent bucket adds 0 to the running sums and 0 elements to W0.
+            buckets[:, 1 + column : 1 + column + columns] = np.where(present, queue[where], 0.0)
+            np.multiply(present, float(1 << level), out=n0[:, column : column + columns])
+            column += columns
+        np.cumsum(n0, axis=1, out=n0)
+        u1 = np.subtract.accumulate(buckets, axis=1)[:, 1:]
+        u0 = np.cumsum(buckets[:, 1:], axis=1)
+        widths_column = checks.astype(np.float64)[:, None]
+        n1 = widths_column - n0
         shortest = self.min_window_length
-        cuttable = (sizes > 0.0) & (n0 >= shortest) & (n1 >= shortest)
+        cuttable = (n0 >= shortest) & (n1 >= shortest) & (n0 > np.hstack((np.zeros((len(checks), 1)), n0[:, :-1])))
         variances = squares[at] / checks
-        delta_primes = np.array([math.log(2.0 * math.log(float(width)) / self.delta) for width in checks.tolist()])
+        delta_primes = np.log(2.0 * np.log(checks.astype(np.float64)) / self.delta) * (1.0 - 1e-9)
         offset = shortest - 1.0
-        # River's test in river's order of operations (see _row_differs), a check per row.
         gaps = u0 / n0 - u1 / n1
         m = 1.0 / (n0 - offset) + 1.0 / (n1 - offset)
         bounds = np.sqrt(2.0 * m * variances[:, None] * delta_primes[:, None]) + (2.0 / 3.0 * delta_primes)[:, None] * m
@@ -473,7 +493,8 @@ class ADWIN(DriftDetector):
             new_variances.pop()
         taken_values = x[:taken]
         magnitudes = np.abs(taken_values)
-        self._abs_sum += float(magnitudes.sum())
+        with np.errstate(over="ignore"):  # an infinite sum, as Python's sum() gives
+            self._abs_sum += float(magnitudes.sum())
         nonzero = magnitudes[magnitudes > 0.0]
         if magnitudes.max() > 1e100 or (nonzero.size and nonzero.min() < 1e-100):
             self._ordinary = False

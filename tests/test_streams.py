@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from river import drift as river_drift
 from river.drift import binary as river_binary
@@ -528,3 +528,133 @@ def test_adwin_cut_screen_never_misses_a_cut_rivers_test_would_make(offset, scal
         assert agreements > 100
         if shift:
             assert positives > 0, "the shifted stream must give cuts, or the test shows nothing"
+
+
+# ------------------------------------------------------------------- ADWIN's batch path
+
+def adwin_state(detector):
+    """Everything a later update depends on: sums, every bucket and variance, flags."""
+    detector.n_buckets  # brings pending elements in, as any read does
+    exact = repr  # equal strings for equal floats, NaN included (nan != nan as floats)
+    return (
+        exact(detector._width), exact(detector._total), exact(detector._sq), detector.drift_detected,
+        detector.n_detections, [list(map(exact, row)) for row in detector._totals],
+        [row if row is None else list(map(exact, row)) for row in detector._variances],
+    )  # fmt: skip
+
+
+@pytest.fixture
+def small_batches(monkeypatch):
+    # update_many hands short inputs to the per-element path and splits long ones into blocks
+    # of 1,024 checks; force the numpy path on every input and many block boundaries.
+    monkeypatch.setattr(streams.ADWIN, "_BATCH_MINIMUM", 0)
+    monkeypatch.setattr(streams.ADWIN, "_CHECKS_PER_BLOCK", 50)
+
+
+def test_adwin_update_many_checks_its_input():
+    with pytest.raises(ValueError, match=r"values contains NaN or infinite values \(1 of 3\)"):
+        streams.ADWIN().update_many([1.0, math.inf, 2.0])
+    with pytest.raises(TypeError, match="values must hold numbers"):
+        streams.ADWIN().update_many(["a"])
+    with pytest.raises(ValueError, match="values must be 1-D"):
+        streams.ADWIN().update_many(np.zeros((4, 2)))
+    detector = streams.ADWIN()
+    assert detector.update_many([]) == [] and detector.width == 0
+
+
+@pytest.mark.parametrize("max_buckets", [0, 1])
+def test_adwin_needs_two_buckets_per_row(max_buckets):
+    with pytest.raises(ValueError, match="max_buckets"):
+        streams.ADWIN(max_buckets=max_buckets)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    seed=st.integers(0, 10**6),
+    checks_per_block=st.sampled_from([1, 3, 1024]),
+    delta=st.sampled_from([1e-4, 0.002, 0.05, 0.5]),
+    clock=st.sampled_from([1, 2, 3, 7, 32, 33]),
+    max_buckets=st.integers(2, 6),
+    min_window_length=st.integers(1, 12),
+    grace_period=st.sampled_from([0, 1, 9, 10, 11, 31, 32, 33, 100]),
+    kind=st.sampled_from(["mean shifts", "error rates", "large offset", "tiny", "huge", "overflowing", "constant"]),
+    chunks=st.lists(st.tuples(st.integers(1, 700), st.booleans()), min_size=1, max_size=12),
+)
+def test_adwin_update_many_equals_update_and_river(
+    monkeypatch, seed, checks_per_block, delta, clock, max_buckets, min_window_length, grace_period, kind, chunks
+):
+    # Chunks of every length, fed by update_many or update in turn: detections inside a chunk
+    # and at its last element, fresh windows after them, checks at the grace period's edges.
+    monkeypatch.setattr(streams.ADWIN, "_BATCH_MINIMUM", 0)
+    monkeypatch.setattr(streams.ADWIN, "_CHECKS_PER_BLOCK", checks_per_block)
+    rng = np.random.default_rng(seed)
+    n = sum(length for length, _ in chunks)
+    levels = np.repeat(rng.normal(0.0, 2.0, 4), -(-n // 4))[:n]
+    values = {
+        "mean shifts": levels + rng.normal(0.0, 1.0, n),
+        "error rates": (rng.random(n) < np.repeat(rng.random(4), -(-n // 4))[:n]).astype(float),
+        "large offset": 1e6 + (levels + rng.normal(0.0, 1.0, n)).round(1),
+        "tiny": 1e-300 * (levels + rng.normal(0.0, 1.0, n)),
+        "huge": 1e150 * (levels + rng.normal(0.0, 1.0, n)),
+        "overflowing": 1e307 * (levels + rng.normal(0.0, 1.0, n)),  # bucket sums become inf
+        "constant": np.full(n, 2.5),
+    }[kind]
+    parameters = dict(delta=delta, clock=clock, max_buckets=max_buckets,
+                      min_window_length=min_window_length, grace_period=grace_period)  # fmt: skip
+    batched, single = streams.ADWIN(**parameters), streams.ADWIN(**parameters)
+    found, expected, start = [], [], 0
+    for length, by_batch in chunks:
+        chunk = values[start : start + length]
+        expected += [start + i for i, x in enumerate(chunk.tolist()) if single.update(x)]
+        if by_batch:
+            found += [start + i for i in batched.update_many(chunk)]
+        else:
+            found += [start + i for i, x in enumerate(chunk.tolist()) if batched.update(x)]
+        assert found == expected
+        assert adwin_state(batched) == adwin_state(single)
+        start += length
+    if kind != "overflowing":  # river's own state goes to inf/NaN there too, but compare it elsewhere
+        assert expected == river_indices(river_drift.ADWIN(**parameters), values)
+
+
+@pytest.mark.parametrize("parameters", ADWIN_PARAMETERS, ids=["defaults", "sensitive", "strict"])
+def test_adwin_update_many_detects_inside_a_sequence_and_restarts(small_batches, parameters):
+    for seed in range(3):
+        values = mean_shift_stream(seed)
+        expected = river_indices(river_drift.ADWIN(**parameters), values)
+        assert len(expected) >= 2
+        detector = streams.ADWIN(**parameters)
+        assert detector.update_many(values) == expected
+        # After the last detection the window holds exactly the elements after it.
+        assert detector.width == len(values) - expected[-1] - 1
+        repeat = streams.ADWIN(**parameters)
+        assert repeat.update_many(values[: expected[0] + 1]) == [expected[0]]  # the last element
+        assert repeat.drift_detected and repeat.update_many(values[expected[0] + 1 :]) == [
+            index - expected[0] - 1 for index in expected[1:]
+        ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "parameters",
+    [{}, {"clock": 1, "min_window_length": 1, "delta": 0.3, "grace_period": 0}, {"clock": 5, "max_buckets": 2, "min_window_length": 9}],
+)
+def test_adwin_batch_screen_flags_every_check_rivers_test_would_cut(parameters):
+    # The numpy test of update_many may flag more checks than river's test cuts (each flag is
+    # decided by river's exact test), never fewer. Compare it, over one block without cuts,
+    # with the unscreened test on a detector fed element by element that never checks.
+    rng = np.random.default_rng(5)
+    values = 3.0 + rng.normal(0.0, 1.0, 3000) + 0.8 * np.repeat([0.0, 1.0, 0.0], 1000)
+    batched = streams.ADWIN(**parameters)
+    with np.errstate(all="ignore"):  # as _update_block: cells that are no cut may divide by 0
+        checks, totals, squares, queues, _ = batched._block_arrays(values)
+        flagged = batched._cuts_at(checks, 0, totals, squares, queues).tolist()
+    never_checks = streams.ADWIN(**{**parameters, "clock": 10**7})
+    exact, fed = [], 0
+    for check in checks.tolist():
+        for value in values[fed:check].tolist():
+            never_checks.update(value)
+        fed = check
+        exact.append(river_order_cut_exists(never_checks))
+    assert sum(exact) > 10, "the stream must give cuts, or the test shows nothing"
+    assert all(flag for flag, cut in zip(flagged, exact) if cut)
+    assert sum(flagged) - sum(exact) <= 0.01 * len(exact)  # and the screen is tight
