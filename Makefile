@@ -85,8 +85,14 @@ site-build: $(STAMP)
 site: site-build
 	$(PY) jupyter-lite/build.py --serve --port $(PORT)
 
+# The hand-out in release/students/ (notebooks, README, course_lib wheel) and the grading manifest in
+# release/instructor/. make release ASSIGNMENTS=my-course releases an instructor's own assignments
+# (docs/instructor-assignments.md); SITE=https://... puts the course site's address in the README.
+ASSIGNMENTS ?=
+SITE ?=
+
 release: $(STAMP)
-	$(PY) -m course_lib.grading release --out release
+	$(PY) -m course_lib.grading release --out release $(if $(ASSIGNMENTS),--assignments $(ASSIGNMENTS)) $(if $(SITE),--site $(SITE))
 
 grade: $(STAMP)
 	$(PY) -m course_lib.grading grade $(SUBMISSIONS) --out $(RESULTS)

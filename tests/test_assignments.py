@@ -549,7 +549,12 @@ def test_scaffold_starts_a_variant_that_can_be_released_and_tested(tmp_path, cap
     assert any('check("12.windowed_mean_daily", windowed_mean)' in "".join(c["source"]) for c in notebook["cells"])
     # It releases with the rest of the course, and its generated test passes.
     release, warnings = build_assignments_release(loaded)
-    assert sorted(release.lessons) == ["11", "12"] and warnings == []
+    assert sorted(release.lessons) == ["11", "12"]
+    # Until the instructor writes the variant's own reference, the release says who holds it.
+    assert warnings == [
+        "12.windowed_mean_daily: its reference still calls a course exercise's reference (as scaffolded), "
+        "which every student's course_lib holds; write your variant's own"
+    ]
     namespace = runpy.run_path(str(course / "tests" / "test_12_windowed_mean_daily.py"))
     namespace["test_12_windowed_mean_daily_can_be_released"]()
     # A second variant goes into the same notebook; an existing id or a lesson's number is refused.
@@ -559,3 +564,68 @@ def test_scaffold_starts_a_variant_that_can_be_released_and_tested(tmp_path, cap
     assert main(["scaffold", "02.psi", "03.psi_again", "--assignments", str(course), "--root", str(ROOT)]) == 2
     assert main(["scaffold", "99.nothing", "12.x", "--assignments", str(course), "--root", str(ROOT)]) == 2
     load_course(FIXTURE)
+
+
+# --------------------------------------------------------------------------------------------
+# the course's own lessons, released with their answers withheld
+
+WITHHELD_SCRIPT = textwrap.dedent(
+    """
+    import numpy as np
+    import course_lib
+    from course_lib.grading import answer_or_reference, check
+
+    def windowed_mean(values, window):
+        values = np.asarray(values, dtype=float)
+        return values[: len(values) // window * window].reshape(-1, window).mean(axis=1)
+
+    def partial_kept(values, window):
+        values = np.asarray(values, dtype=float)
+        return np.array([values[i : i + window].mean() for i in range(0, len(values), window)])
+
+    print(course_lib.__file__)
+    check("01.windowed_mean", windowed_mean)
+    check("01.windowed_mean", partial_kept)
+    print(answer_or_reference("01.windowed_mean", windowed_mean) is windowed_mean)
+    for call in (lambda: answer_or_reference("01.windowed_mean", None),
+                 lambda: course_lib.simulate.windowed_mean([1.0, 2.0], 1)):
+        try:
+            call()
+        except Exception as exc:
+            print(type(exc).__name__, exc)
+    """
+)
+
+
+def test_lessons_released_with_their_answers_withheld(tmp_path):
+    out = tmp_path / "release"
+    assert main(["release", "--root", str(ROOT), "--lesson", "01", "--answers-withheld", "--out", str(out)]) == 0
+    students = out / "students"
+    (wheel,) = students.glob("course_lib-*-py3-none-any.whl")
+    package = tmp_path / "installed"
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(package)
+        names = archive.namelist()
+    # The wheel has no lesson 01 exercise module (hidden generators, mistakes' code) and no
+    # reference body; the lesson's exercises travel frozen inside it.
+    assert "course_lib/grading/exercises/lesson01.py" not in names
+    assert "course_lib/grading/exercises/lesson02.py" in names
+    assert "course_lib/grading/released_exercises.py" in names
+    lesson01 = [get_exercise(ident) for ident in exercise_ids("01")]
+    assert find_leaks(out, lesson01) == []
+    frozen = json.loads((students / "selfcheck.json").read_text(encoding="utf-8"))
+    assert [spec["id"] for spec in frozen["exercises"]] == exercise_ids("01")
+    assert read_release(out).selfcheck == frozen and graders_problems(read_release(out)) == []
+    # A student's kernel with that course_lib: check() works, the reference is nowhere.
+    done = subprocess.run(
+        [sys.executable, "-c", WITHHELD_SCRIPT], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(package)},
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith(str(package))
+    assert lines[1] == "✔ 01.windowed_mean: all 4 public cases pass."
+    assert "hint: your last window is shorter than the others" in done.stdout
+    assert "True" in lines
+    assert "AnswerNeeded 01.windowed_mean is not attempted yet, and this hand-out has no reference" in done.stdout
+    assert "AnswerWithheld course_lib.simulate.windowed_mean is the answer of an exercise of this course" in done.stdout

@@ -61,10 +61,13 @@ def _release(args: argparse.Namespace) -> int:
                 for ident in unreleased_exercises(release)
             ]
             secrets = []
+        withheld = None
+        if args.answers_withheld and not args.assignments:
+            release, withheld, secrets = _withhold_answers(release, args)
         wheel = args.wheel
         if wheel is None and not args.no_wheel:
             args.out.mkdir(parents=True, exist_ok=True)
-            wheel = build_wheel(args.out)
+            wheel = build_wheel(args.out, package=withheld)
     except (AssignmentError, NotebookFormatError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -81,6 +84,24 @@ def _release(args: argparse.Namespace) -> int:
     for leak in leaks:
         print(f"error: the release leaks an answer: {leak}", file=sys.stderr)
     return 1 if leaks else 0
+
+
+def _withhold_answers(release, args: argparse.Namespace):
+    """The lessons' release with their exercises frozen, the course_lib copy without their
+    answers (for the wheel), and the exercises whose code must not leak."""
+    import atexit
+    import shutil
+    import tempfile
+
+    from course_lib.grading.assignments import selfcheck_data, withheld_handout
+    from course_lib.grading.registry import get_exercise
+    from course_lib.grading.release import Release
+
+    folder = tempfile.mkdtemp(prefix="course-lib-handout-")
+    atexit.register(shutil.rmtree, folder, True)
+    copy = withheld_handout(folder, sorted(release.lessons))
+    exercises = [get_exercise(item.id) for lesson in release.lessons.values() for item in lesson.exercises]
+    return Release(release.lessons, selfcheck_data(exercises)), copy, exercises
 
 
 def _scaffold(args: argparse.Namespace) -> int:
@@ -225,6 +246,11 @@ def build_parser() -> argparse.ArgumentParser:
     release.add_argument("--wheel", type=Path, help="the course_lib wheel to include (default: build it)")
     release.add_argument("--no-wheel", action="store_true", help="include no course_lib wheel")
     release.add_argument("--site", help="the address of the course site, for the students' README")
+    release.add_argument(
+        "--answers-withheld",
+        action="store_true",
+        help="for the course's lessons: a hand-out whose course_lib wheel lacks the lessons' answers",
+    )
     release.set_defaults(run=_release)
 
     scaffolding = commands.add_parser(

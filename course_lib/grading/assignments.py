@@ -26,7 +26,7 @@ Examples
 >>> spec = {"id": "11.answer", "title": "t", "kind": "value", "points": 1, "rtol": 1e-6,
 ...         "atol": 1e-9, "hint": "", "reveal_expected": False, "returns": None,
 ...         "normalize": {"one_of": ["yes", "no"], "aliases": {}, "entries": False},
-...         "cases": [{"description": "the answer", "args": [], "kwargs": {}, "entry": None,
+...         "cases": [{"description": "the answer", "args": [], "kwargs": {"$": "dict", "items": []}, "entry": None,
 ...                    "expected_sha256": answer_digest("11.answer", 0, "yes")}],
 ...         "mistakes": []}
 >>> from course_lib.grading.selfcheck import run_cases
@@ -310,6 +310,15 @@ def check_exercise(exercise: Exercise, *, seeds: Iterable[int] = (0, 1)) -> list
                     warnings.append(f"{ident}: the mistake {mistake.hint[:60]!r} passes every public case")
             except Exception as exc:  # noqa: BLE001
                 warnings.append(f"{ident}: the mistake {mistake.hint[:60]!r} cannot be evaluated ({exc})")
+        try:
+            delegates = ".reference_solution()" in inspect.getsource(reference)
+        except (OSError, TypeError):
+            delegates = False
+        if delegates:
+            warnings.append(
+                f"{ident}: its reference still calls a course exercise's reference (as scaffolded), which "
+                "every student's course_lib holds; write your variant's own"
+            )
         if exercise.kind == "value" and not _exact(exercise.canonical(reference())):
             warnings.append(
                 f"{ident}: its answer is a number, which the hand-out holds in the clear (only an exact "
@@ -551,19 +560,24 @@ def released_exercise(exercise_id: str) -> Exercise | None:
     registered, so later look-ups find it directly.
     """
     for path in _selfcheck_files():
-        try:
-            key = (str(path.resolve()), path.stat().st_mtime)
-            if key not in _THAWED:
-                data = json.loads(path.read_text(encoding="utf-8"))
-                if data.get("format") != SELFCHECK_FORMAT:
-                    continue
-                _THAWED[key] = {spec["id"]: spec for spec in data["exercises"]}
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-        spec = _THAWED[key].get(exercise_id)
-        if spec is not None:
-            return use_released(spec)
+        found = _from_file(path, exercise_id)
+        if found is not None:
+            return found
     return None
+
+
+def _from_file(path: Path, exercise_id: str) -> Exercise | None:
+    try:
+        key = (str(path.resolve()), path.stat().st_mtime)
+        if key not in _THAWED:
+            data = _read_frozen(path)
+            if data.get("format") != SELFCHECK_FORMAT:
+                return None
+            _THAWED[key] = {spec["id"]: spec for spec in data["exercises"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    spec = _THAWED[key].get(exercise_id)
+    return use_released(spec) if spec is not None else None
 
 
 def use_released(spec: dict[str, Any]) -> Exercise:
@@ -576,9 +590,35 @@ def use_released(spec: dict[str, Any]) -> Exercise:
     return exercise
 
 
-#: The frozen specs of the exercises being graded, written by the grader into the copy of
-#: course_lib that its sandboxes see (``course_lib/grading/`` there); never in a wheel.
-SANDBOX_FILE = "released_exercises.json"
+#: Frozen exercises shipped inside a course_lib without their answers: written by the grader
+#: into the copy of course_lib its sandboxes see, and into a hand-out's copy (``withheld_handout``).
+#: A Python module holding the JSON as a string, so that wheels carry it; read, never imported.
+SANDBOX_FILE = "released_exercises.py"
+
+
+def _write_frozen_module(path: Path, specs: list[dict]) -> None:
+    from course_lib.grading.atomic import write_text_atomic
+
+    text = json.dumps({"format": SELFCHECK_FORMAT, "exercises": specs}, allow_nan=False)
+    write_text_atomic(
+        path,
+        '"""Exercises frozen as data for a course_lib without their answers (generated; do not edit)."""\n\n'
+        f"DATA = {text!r}\n",
+    )
+
+
+def _read_frozen(path: Path) -> dict:
+    """The JSON data of a file written by :func:`_write_frozen_module` (parsed, not imported), or
+    of a ``selfcheck.json``."""
+    import ast
+
+    text = path.read_text(encoding="utf-8")
+    if path.suffix != ".py":
+        return json.loads(text)
+    for node in ast.parse(text).body:
+        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["DATA"]:
+            return json.loads(ast.literal_eval(node.value))
+    raise ValueError(f"{path} holds no DATA")
 
 
 def share_with_sandbox(release: Any) -> Path | None:
@@ -591,20 +631,91 @@ def share_with_sandbox(release: Any) -> Path | None:
     (:func:`course_lib.grading.runner.withheld`), where :func:`released_exercise` finds them.
     Returns the file written, or None for a release of the course's own lessons.
     """
-    specs = (release.selfcheck or {}).get("exercises") if release.selfcheck else None
-    if not specs:
-        return None
-    from course_lib.grading.atomic import write_text_atomic
     from course_lib.grading.runner import withheld
 
     path = Path(withheld().folder) / "grading" / SANDBOX_FILE
-    known: dict[str, Any] = {}
-    if path.is_file():
-        known = {spec["id"]: spec for spec in json.loads(path.read_text(encoding="utf-8"))["exercises"]}
-    known.update({spec["id"]: spec for spec in specs})
-    data = {"format": SELFCHECK_FORMAT, "exercises": list(known.values())}
-    write_text_atomic(path, json.dumps(data, allow_nan=False))
+    specs = (release.selfcheck or {}).get("exercises") if release.selfcheck else None
+    if not specs:
+        # Exactly the release being graded: a file left by an earlier release goes.
+        path.unlink(missing_ok=True)
+        return None
+    _write_frozen_module(path, specs)
     return path
+
+
+def withheld_here(exercise_id: str) -> Exercise | None:
+    """A lesson's exercise from frozen data shipped inside this very course_lib, or None.
+
+    Only a course_lib without the answers holds such data: a hand-out of lessons released with
+    their answers withheld (:func:`withheld_handout`), or the grading sandbox's copy. There the
+    frozen exercise replaces the lesson's entry, whose reference is withheld.
+    """
+    path = Path(__file__).resolve().parent / SANDBOX_FILE
+    if not path.is_file():
+        return None
+    return _from_file(path, exercise_id)
+
+
+class AnswerWithheld(RuntimeError):
+    """A course_lib function called in a hand-out that does not hold it (an exercise's answer)."""
+
+
+def withheld_in_handout(name: str, args: tuple, kwargs: dict) -> Any:
+    """What a function withheld from a hand-out does when called: explain, and stop."""
+    module, _, function = name.partition(":")
+    raise AnswerWithheld(
+        f"{module}.{function} is the answer of an exercise of this course, withheld in this hand-out: "
+        "write it in the exercise's cell (until its check() passes) and use your own version"
+    )
+
+
+_SANDBOX_CALL = "__import__('course_lib.grading.sandbox', fromlist=['call_reference']).call_reference("
+_HANDOUT_CALL = "__import__('course_lib.grading.assignments', fromlist=['withheld_in_handout']).withheld_in_handout("
+
+
+def withheld_handout(destination: str | Path, lessons: Iterable[str]) -> Path:
+    """Write a copy of course_lib without the answers of ``lessons``, for a hand-out.
+
+    The copy is the grading sandbox's (:func:`course_lib.grading.integrity.withheld_course_lib`:
+    each reference's body and the answer keys it reads are gone) with three changes: a withheld
+    function raises :class:`AnswerWithheld` with a message for the student; the lessons' exercise
+    modules (hidden case generators, known mistakes' code) are left out; and the lessons'
+    exercises are frozen in ``course_lib/grading/released_exercises.py``, so ``check()`` works
+    (:func:`withheld_here`) and ``answer_or_reference`` asks for the answer instead of using
+    the reference.
+
+    Returns
+    -------
+    Path
+        The copy, ``destination/course_lib``.
+    """
+    import shutil
+
+    from course_lib.grading.integrity import withheld_course_lib
+    from course_lib.grading.registry import exercise_ids
+    from course_lib.lessons import lesson
+
+    numbers = [lesson(number).number for number in lessons]
+    exercises = [get_exercise(ident) for number in numbers for ident in exercise_ids(number)]
+    copy = withheld_course_lib(destination, [exercise.reference for exercise in exercises])
+    target = Path(copy.folder)
+    stub_docstring = "Withheld in the grading sandbox: the grader computes it."
+    for path in target.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        if stub_docstring not in text:
+            continue
+        stubs = text.count(stub_docstring)
+        text = text.replace(_SANDBOX_CALL, _HANDOUT_CALL).replace(
+            stub_docstring, "Withheld in this hand-out: it is the answer of an exercise."
+        )
+        if text.count(_HANDOUT_CALL) < stubs:
+            raise AssignmentError(f"the hand-out's copy of {path.name} still calls the grader")
+        path.write_text(text, encoding="utf-8")
+    for number in numbers:
+        (target / "grading" / "exercises" / f"lesson{number}.py").unlink(missing_ok=True)
+    shutil.rmtree(target / "grading" / "exercises" / "__pycache__", ignore_errors=True)
+    _write_frozen_module(target / "grading" / SANDBOX_FILE, selfcheck_data(exercises)["exercises"])
+    return target
 
 
 def graders_problems(release: Any) -> list[str]:
@@ -959,7 +1070,8 @@ COURSE = Path(__file__).resolve().parent.parent
 def test_{new_id.replace('.', '_')}_can_be_released():
     load_course(COURSE)
     exercise = get_exercise("{new_id}")
-    assert check_exercise(exercise) == []
+    warnings = check_exercise(exercise)  # raises on any error
+    assert not [warning for warning in warnings if "passes every public case" in warning], warnings
     reference = exercise.reference_solution()
     answer = reference() if exercise.kind == "value" else reference
     assert run_cases(exercise, answer, exercise.public_cases()).status == "passed"
@@ -997,6 +1109,7 @@ __all__ = [
     "freeze_exercise",
     "graders_problems",
     "load_course",
+    "withheld_handout",
     "released_exercise",
     "scaffold",
     "selfcheck_data",

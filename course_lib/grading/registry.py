@@ -402,6 +402,13 @@ def get_exercise(exercise_id: str) -> Exercise:
     number = exercise_id[:2]
     known_lesson = any(item.number == number for item in LESSONS)
     if known_lesson:
+        # A course_lib without the lesson's answers (a hand-out, the grading sandbox) ships the
+        # lesson's exercises frozen instead of its exercise module.
+        from course_lib.grading.assignments import withheld_here
+
+        frozen = withheld_here(exercise_id)
+        if frozen is not None:
+            return frozen
         _load_lesson(number)
     if exercise_id in _REGISTRY:
         return _REGISTRY[exercise_id]

@@ -416,8 +416,12 @@ def build_assignments_release(course: Any) -> tuple[Release, list[str]]:
     return Release(released, selfcheck_data(exercises)), warnings
 
 
-def build_wheel(destination: str | Path) -> Path:
+def build_wheel(destination: str | Path, package: str | Path | None = None) -> Path:
     """Build the course_lib wheel (pure Python) from the source tree course_lib runs from.
+
+    ``package`` builds it from another copy of the ``course_lib`` folder instead (a hand-out's
+    copy without the answers, :func:`course_lib.grading.assignments.withheld_handout`), with the
+    source tree's ``pyproject.toml``.
 
     Raises
     ------
@@ -436,12 +440,23 @@ def build_wheel(destination: str | Path) -> Path:
         raise ValueError("course_lib is not installed from its source tree; pass the wheel to include with --wheel")
     destination = Path(destination)
     with tempfile.TemporaryDirectory(prefix="course-lib-wheel-") as tmp:
+        tree = source
+        if package is not None:
+            import shutil
+
+            tree = Path(tmp) / "tree"
+            tree.mkdir()
+            for name in ("pyproject.toml", "README.md", "LICENSE"):
+                if (source / name).is_file():
+                    shutil.copy(source / name, tree / name)
+            shutil.copytree(package, tree / "course_lib", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        wheels = Path(tmp) / "wheels"
         done = subprocess.run(
             [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-             "--wheel-dir", tmp, str(source)],
+             "--wheel-dir", str(wheels), str(tree)],
             capture_output=True, text=True, check=False,
         )
-        built = sorted(Path(tmp).glob("course_lib-*-py3-none-any.whl"))
+        built = sorted(wheels.glob("course_lib-*-py3-none-any.whl"))
         if done.returncode != 0 or len(built) != 1:
             raise ValueError(f"building the course_lib wheel failed: {done.stderr.strip()[-500:] or 'no wheel'}")
         target = destination / built[0].name
@@ -464,14 +479,15 @@ def student_readme(release: Release, *, wheel: str | None, site: str | None) -> 
             " download the notebook (File > Download) to hand it in.",
             "",
         ]
-    wheel_name = wheel or "course_lib-<version>-py3-none-any.whl"
+    # Without an included wheel, the one the instructor hands out (course_lib is not on PyPI).
+    wheel_name = wheel or "course_lib-<version>-py3-none-any.whl  # the wheel your instructor gives you"
     lines += [
         f"**On your computer** (Python 3.11 or newer), in this folder:",
         "",
         "```bash",
         "python -m venv .venv",
         "source .venv/bin/activate            # Windows: .venv\\Scripts\\activate",
-        f"pip install {wheel_name} jupyterlab",
+        f"pip install {wheel_name} jupyterlab" if wheel else f"pip install jupyterlab {wheel_name}",
         "jupyter lab",
         "```",
         "",
