@@ -65,7 +65,6 @@ from course_lib.grading.registry import (
     _REGISTRY,
     get_exercise,
     is_released_copy,
-    register,
     unregister,
 )
 from course_lib.lessons import LESSONS
@@ -108,6 +107,7 @@ class Course:
         return tuple(sorted({ident[:2] for ident in self.exercise_ids}))
 
     def exercises(self) -> list[Exercise]:
+        """Its registered exercises, in the order ``exercises.py`` registers them."""
         return [get_exercise(ident) for ident in self.exercise_ids]
 
 

@@ -420,6 +420,8 @@ def get_exercise(exercise_id: str) -> Exercise:
         if found is not None:
             return found
     valid = exercise_ids(number) if known_lesson else exercise_ids()
+    # An instructor's assignment is known from its hand-out's selfcheck.json, kept by the notebook.
+    where = "" if known_lesson else " (an assignment's exercise: keep the hand-out's selfcheck.json next to the notebook)"
     raise ValueError(
-        f"exercise_id {exercise_id!r} is not a known exercise; valid ids are: {', '.join(valid)}"
+        f"exercise_id {exercise_id!r} is not a known exercise{where}; valid ids are: {', '.join(valid)}"
     )
