@@ -9,8 +9,8 @@ n / 200 elements, because river's KSWIN calls scipy's exact KS test at every ele
 Before timing, each pair must agree on the detection indices of a 100,000-element prefix
 (KSWIN: on its first detection, where the two are meant to agree), so a fast wrong answer
 cannot pass. ADWIN is timed twice: ``update`` called per element (the loop above), and
-``detect(ADWIN(), stream)`` on the whole 1e6-element float array (input checks included;
-building the array, like building the list for the loops, is not timed), which uses ``ADWIN.update_many``
+``detect(ADWIN(), stream)`` on the whole float array (input checks included; building the
+array, like building the list for the loops, is not timed), which uses ``ADWIN.update_many``
 (numpy over blocks of checks, with exactly update()'s results: the prefix check compares it
 with river too). The target of issue 11 is ADWIN at 1 million updates per second in CPython;
 the last ADWIN line says which path meets it. On a loaded machine both libraries slow down

@@ -15,6 +15,8 @@ Every detector has the same small interface, the one river uses:
 Defaults equal river 0.26's, and ADWIN, Page-Hinkley, DDM and EDDM reproduce river's detection
 indices exactly (the tests check it). :func:`detect` runs a detector over a whole stream;
 :func:`evaluate_detector` measures delay, missed detections and false alarms over many streams.
+For ADWIN, :func:`detect` goes through :meth:`ADWIN.update_many`, a batch path with exactly
+``update``'s results that runs several times faster on long streams.
 
 State stays bounded: ADWIN keeps O(log n) buckets for a window of n elements, KSWIN a window of
 ``window_size`` elements, the others a handful of numbers, so the cost per element does not grow
