@@ -290,15 +290,17 @@ def test_grade_command_rereads_the_term_for_unchanged_submissions(term_run, tmp_
     results = tmp_path / "results"
     shutil.copytree(term_run["results"], results)  # the other tests read the fixture's results
     (tmp_path / "adjustments2.csv").write_text(
-        "student,exercise,delta,comment\nken,01.windowed_mean,-1,Helper code copied from the answers.\n",
+        "student,exercise,delta,comment\nken,01.windowed_mean,-1,Helper code copied from the answers.\n"
+        "kenn,01.windowed_mean,1,A typo in the student id.\n",
         encoding="utf-8",
     )
     args = ["grade", str(term_run["submissions"]), "--out", str(results), "--release", str(base / "release")]
     args += ["--roster", str(base / "roster.csv"), "--adjustments", str(tmp_path / "adjustments2.csv")]
     args += ["--timeout", "20", "--submission-timeout", "60", "--memory-mb", "1024"]  # the fixture's limits
     assert main(args + ["--due", "2026-10-05T23:59Z"]) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert out.count("(unchanged, reused)") == 5 and "alice · lesson 01: 2/2 graded (late)" in out
+    assert "adjustment of 01.windowed_mean for 'kenn' was not applied" in err and "'ken'" not in err
     rows = _rows(results / "gradebook_wide.csv")
     assert rows["ken"]["01 total"] == "1" and rows["bob"]["01 total"] == "0"
     bob = (results / "students" / "bob" / "01" / "feedback.md").read_text(encoding="utf-8")

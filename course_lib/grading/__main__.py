@@ -206,6 +206,14 @@ def _grade(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"graded {len(run.records)} submissions with seed {run.seed} in {run.seconds:.1f} s; results in {args.out}")
+    from course_lib.grading.roster import unmatched_adjustments
+
+    for item in unmatched_adjustments(term, run.records):
+        print(
+            f"warning: the adjustment of {item.exercise} for {item.student!r} was not applied: no submission "
+            "and not on the roster (a typo in the student id?)",
+            file=sys.stderr,
+        )
     if not run.submissions_unchanged:
         print("error: the submissions folder changed during grading", file=sys.stderr)
         return 1

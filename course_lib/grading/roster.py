@@ -350,6 +350,14 @@ class Term:
         record.penalty = round(record.adjusted_score * self.late_penalty, 6) if record.late else 0.0
 
 
+def unmatched_adjustments(term: Term, records: Iterable[Any]) -> list[Adjustment]:
+    """Adjustments that reach no gradebook row: their student has no submission and is not on the roster."""
+    known = {record.student for record in records}
+    if term.roster is not None:
+        known |= {student.student_id for student in term.roster.students}
+    return [item for item in term.adjustments.items if item.student not in known]
+
+
 def adjusted_exercise_scores(record: Any) -> dict[str, float]:
     """Each exercise's score in a record after the record's adjustments."""
     scores = {grade.id: grade.score for grade in record.exercises}
