@@ -193,9 +193,11 @@ class ADWIN(DriftDetector):
     #: ``clock`` cannot make row 0 grow without bound.
     _SETTLE_EVERY = 256
     #: update_many() hands shorter sequences to the element-by-element path (numpy's fixed
-    #: cost per block would dominate), and works on blocks of at most this many checks.
+    #: cost per block would dominate), and works on blocks of at most _CHECKS_PER_BLOCK checks
+    #: and _BLOCK_ELEMENTS elements (a long clock must not make the numpy arrays huge).
     _BATCH_MINIMUM = 256
     _CHECKS_PER_BLOCK = 1024
+    _BLOCK_ELEMENTS = 1 << 18
 
     def __init__(
         self,
@@ -337,7 +339,7 @@ class ADWIN(DriftDetector):
             if self.drift_detected:  # what update() does with the element after a detection
                 self.reset()
             self._catch_up()
-            stop = min(stop_all, start + self.clock * self._CHECKS_PER_BLOCK)
+            stop = min(stop_all, start + min(self.clock * self._CHECKS_PER_BLOCK, self._BLOCK_ELEMENTS))
             detected_at = self._update_block(array[start:stop])
             if detected_at is None:
                 start = stop

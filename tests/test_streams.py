@@ -572,6 +572,7 @@ def test_adwin_needs_two_buckets_per_row(max_buckets):
 @given(
     seed=st.integers(0, 10**6),
     checks_per_block=st.sampled_from([1, 3, 1024]),
+    block_elements=st.sampled_from([5, 64, 1 << 18]),
     delta=st.sampled_from([1e-4, 0.002, 0.05, 0.5]),
     clock=st.sampled_from([1, 2, 3, 7, 32, 33]),
     max_buckets=st.integers(2, 6),
@@ -581,12 +582,14 @@ def test_adwin_needs_two_buckets_per_row(max_buckets):
     chunks=st.lists(st.tuples(st.integers(1, 700), st.booleans()), min_size=1, max_size=12),
 )
 def test_adwin_update_many_equals_update_and_river(
-    monkeypatch, seed, checks_per_block, delta, clock, max_buckets, min_window_length, grace_period, kind, chunks
-):
+    monkeypatch, seed, checks_per_block, block_elements, delta, clock, max_buckets, min_window_length,
+    grace_period, kind, chunks,
+):  # fmt: skip
     # Chunks of every length, fed by update_many or update in turn: detections inside a chunk
     # and at its last element, fresh windows after them, checks at the grace period's edges.
     monkeypatch.setattr(streams.ADWIN, "_BATCH_MINIMUM", 0)
     monkeypatch.setattr(streams.ADWIN, "_CHECKS_PER_BLOCK", checks_per_block)
+    monkeypatch.setattr(streams.ADWIN, "_BLOCK_ELEMENTS", block_elements)  # blocks with no check too
     rng = np.random.default_rng(seed)
     n = sum(length for length, _ in chunks)
     levels = np.repeat(rng.normal(0.0, 2.0, 4), -(-n // 4))[:n]
