@@ -109,7 +109,7 @@ def test_drift_onset_agrees_with_a_pandas_rolling_window():
 def test_drifted_features_are_the_ones_the_notebook_names():
     answer = lesson07.incident_features()
     assert answer == ["dew_point", "sea_level_pressure"]
-    assert lesson07.drifted_features_answer() == {name: name in answer for name in lesson07._FEATURES}
+    assert lesson07.drifted_features_answer() == {name: name in answer for name in lesson07.FEATURES}
     assert f"features to report: {answer}" in _outputs()
 
 

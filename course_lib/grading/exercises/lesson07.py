@@ -263,7 +263,7 @@ register(
 # 07.drifted_features: the inputs the incident report should name (a judgement)
 # ---------------------------------------------------------------------------------------------
 
-_FEATURES = (
+FEATURES = (
     "temperature",
     "dew_point",
     "sea_level_pressure",
@@ -275,9 +275,10 @@ _FEATURES = (
 )
 
 #: The day of the incident (the first day of the new regime) and the drift job of the lesson:
-#: every 28 days, the last 364 days against the training days 0-6999.
+#: every 28 days, the last 364 days against the training days 0-6999. Public names on purpose:
+#: the grading sandbox withholds the private (underscored) constants an answer key reads.
 INCIDENT_DAY = 12000
-_TRAIN_LAST, _FIRST_DAY, _JOB_SPAN, _JOB_EVERY = 6999, 8000, 364, 28
+TRAIN_LAST, FIRST_DAY, JOB_SPAN, JOB_EVERY = 6999, 8000, 364, 28
 
 
 class FeatureNames:
@@ -323,16 +324,16 @@ def _job_scores(end: int):
     from course_lib.drift import drift_report
 
     weather = load_weather()
-    reference = weather.loc[:_TRAIN_LAST, list(_FEATURES)]
-    report = drift_report(reference, weather.loc[end - _JOB_SPAN + 1: end, list(_FEATURES)])
+    reference = weather.loc[:TRAIN_LAST, list(FEATURES)]
+    report = drift_report(reference, weather.loc[end - JOB_SPAN + 1: end, list(FEATURES)])
     return report.table.set_index("column")["effect_size"]
 
 
 def _investigation_jobs() -> tuple[int, int]:
     """The last drift job before the incident, and the first one at least a year later."""
-    jobs = range(_FIRST_DAY + _JOB_SPAN - 1, 18159, _JOB_EVERY)
+    jobs = range(FIRST_DAY + JOB_SPAN - 1, 18159, JOB_EVERY)
     before = max(day for day in jobs if day < INCIDENT_DAY)
-    return before, min(day for day in jobs if day >= before + _JOB_SPAN)
+    return before, min(day for day in jobs if day >= before + JOB_SPAN)
 
 
 def incident_features() -> list[str]:
@@ -340,13 +341,13 @@ def incident_features() -> list[str]:
     incident and the job a year later (the lesson's investigation table)."""
     before, after = _investigation_jobs()
     change = _job_scores(after) - _job_scores(before)
-    return [name for name in _FEATURES if change[name] > 0.3]
+    return [name for name in FEATURES if change[name] > 0.3]
 
 
 def drifted_features_answer() -> dict:
     """Reference answer of 07.drifted_features, in its canonical form: feature -> named or not."""
     chosen = incident_features()
-    return {name: name in chosen for name in _FEATURES}
+    return {name: name in chosen for name in FEATURES}
 
 
 def _with_extra(name: str):
@@ -363,9 +364,9 @@ register(
         title="The inputs whose distribution changed at the incident",
         kind="value",
         reference="course_lib.grading.exercises.lesson07:drifted_features_answer",
-        public_cases=lambda: [Case(f"the feature {name}", entry=name) for name in _FEATURES],
+        public_cases=lambda: [Case(f"the feature {name}", entry=name) for name in FEATURES],
         reveal_expected=False,
-        normalize=FeatureNames(_FEATURES),
+        normalize=FeatureNames(FEATURES),
         mistakes=(
             Mistake(
                 "visibility's score was already far above the threshold for years before the incident, while "
@@ -383,7 +384,7 @@ register(
                 "this input's drift score rose by far more than the others' between the job before the "
                 "incident and a year later: read the 'change' column of the investigation table for every feature.",
                 wrong=lambda: incident_features()[:1],
-                test=lambda case, got: _named(case, got, wanted=False, features=_FEATURES),
+                test=lambda case, got: _named(case, got, wanted=False, features=FEATURES),
             ),
             Mistake(
                 "the temperatures have drift scores near 0.1 before and after the incident: they did not change.",
@@ -400,7 +401,7 @@ register(
 # 07.choose_policy: the policy to recommend and its cost (a judgement)
 # ---------------------------------------------------------------------------------------------
 
-_POLICIES = ("never", "yearly", "drift", "performance", "combined")
+POLICIES = ("never", "yearly", "drift", "performance", "combined")
 
 #: The lesson's policy replay (section 7 of the notebook): retrains and wrong forecasts of each
 #: policy over the production days 8000-18158. tests/test_lesson07_exercises.py checks these
@@ -422,7 +423,7 @@ def policy_cost(name: str, retrain_cost: float = RETRAIN_COST) -> float:
 
 
 def _cheapest(retrain_cost: float = RETRAIN_COST) -> str:
-    return min(_POLICIES, key=lambda name: policy_cost(name, retrain_cost))
+    return min(POLICIES, key=lambda name: policy_cost(name, retrain_cost))
 
 
 def choose_policy_answer() -> dict:
@@ -454,7 +455,7 @@ class PolicyAndCost:
 
 
 def _most_accurate() -> str:
-    return min(_POLICIES, key=lambda name: (POLICY_REPLAY[name]["errors"], name))
+    return min(POLICIES, key=lambda name: (POLICY_REPLAY[name]["errors"], name))
 
 
 def _chose(word_of):
@@ -472,7 +473,7 @@ register(
         reference="course_lib.grading.exercises.lesson07:choose_policy_answer",
         public_cases=lambda: [Case("the policy", entry="policy"), Case("its total cost", entry="cost")],
         reveal_expected=False,
-        normalize=PolicyAndCost(_POLICIES),
+        normalize=PolicyAndCost(POLICIES),
         rtol=1e-3,
         atol=0.5,
         mistakes=(
