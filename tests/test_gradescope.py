@@ -196,3 +196,26 @@ def test_the_validator_catches_what_gradescope_refuses():
         validate_results({"score": 1, "tests": [{"score": "1"}]})
     with pytest.raises(AssertionError):
         validate_results({"score": 1, "tests": [{"score": 1, "status": "ok"}]})
+
+
+def test_an_instructors_own_assignment(autograder, tmp_path):
+    """The zip of an assignment release carries its course folder; the references stay with the grader."""
+    from course_lib.grading.notebooks import read_notebook
+
+    fixture = Path(__file__).resolve().parent / "fixtures" / "my-course"
+    args = ["gradescope", "--assignments", str(fixture), "--out", str(tmp_path / "own.zip"), "--seed", "3"]
+    assert main(args) == 0
+    with zipfile.ZipFile(tmp_path / "own.zip") as archive:
+        names = set(archive.namelist())
+        assert json.loads(archive.read("autograder.json"))["assignments"] == "assignments"
+    assert "assignments/exercises.py" in names and not any("__pycache__" in name for name in names)
+    data, _ = _run(
+        {**autograder, "zip": tmp_path / "own.zip"},
+        "own",
+        {"answers.ipynb": read_notebook(fixture / "11_windows_and_alarms.ipynb")},
+    )
+    validate_results(data)
+    assert data["tests"] and {test["status"] for test in data["tests"]} == {"passed"}
+    assert data["score"] == pytest.approx(sum(test["max_score"] for test in data["tests"]))
+    with pytest.raises(ValueError, match="exercises.py"):
+        build_autograder(autograder["release"], tmp_path / "x.zip", assignments=tmp_path)

@@ -222,13 +222,17 @@ def _grade(args: argparse.Namespace) -> int:
 
 def _gradescope(args: argparse.Namespace) -> int:
     from course_lib.grading.gradescope import build_autograder
-    from course_lib.grading.release import build_release, read_release
+    from course_lib.grading.release import read_release
     from course_lib.grading.sandbox import Limits
 
-    release = read_release(args.release) if args.release else build_release(args.root / "notebooks" / "solutions")
+    if args.assignments and (failed := _load_assignments(args)) is not None:
+        return failed
+    release = read_release(args.release) if args.release else _default_release(args)
     limits = Limits(exercise_seconds=args.timeout, submission_seconds=args.submission_timeout, memory_mb=args.memory_mb)
     try:
-        path = build_autograder(release, args.out, seed=args.seed, lesson=args.lesson, limits=limits)
+        path = build_autograder(
+            release, args.out, seed=args.seed, lesson=args.lesson, limits=limits, assignments=args.assignments
+        )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -332,6 +336,9 @@ def build_parser() -> argparse.ArgumentParser:
     gradescope.add_argument("--release", type=Path, help="a folder written by `release` (default: release from --root)")
     gradescope.add_argument("--root", type=Path, default=Path("."), help="the course repository (default: .)")
     gradescope.add_argument("--lesson", help="the lesson of the Gradescope assignment, e.g. 02")
+    gradescope.add_argument(
+        "--assignments", type=Path, help="the course folder of an instructor's own assignments (exercises.py, NN_*.ipynb)"
+    )
     gradescope.add_argument("--seed", type=int, help="grading seed of the hidden cases (default: random, kept in the zip)")
     gradescope.add_argument("--timeout", type=float, default=60.0, help="seconds per exercise or cell (default: 60)")
     gradescope.add_argument(

@@ -10,6 +10,8 @@ on otter-grader's ``otter generate``). At the root of the archive:
 - ``requirements.txt``: course_lib's runtime dependencies;
 - ``course_lib/``: the course_lib source the grader runs (the version the release was made with);
 - ``release/``: the release the submissions are graded against (its manifest and notebooks);
+- ``assignments/``: for an instructor's own assignments (``--assignments``), their course folder
+  (``exercises.py`` holds the references, so it is loaded by the grader, never by a sandbox);
 - ``autograder.json``: the grading seed of the hidden cases, the lesson, the limits.
 
 Every submission is graded with the same seed (fixed when the zip is built, and never shown to
@@ -96,6 +98,27 @@ def _course_lib_files() -> list[tuple[Path, str]]:
     return files
 
 
+def _course_folder_files(folder: str | Path) -> list[tuple[Path, str]]:
+    """(file, name under the folder) of an instructor's course folder: hidden files and caches left out.
+
+    Raises
+    ------
+    ValueError
+        If ``folder`` has no ``exercises.py``.
+    """
+    root = Path(folder)
+    if not (root / "exercises.py").is_file():
+        raise ValueError(f"assignments must be a course folder with an exercises.py, got {str(root)!r}")
+    files = []
+    for path in sorted(root.rglob("*")):
+        parts = path.relative_to(root).parts
+        if any(part.startswith(".") or part == "__pycache__" for part in parts) or path.is_symlink():
+            continue
+        if path.is_file():
+            files.append((path, "/".join(parts)))
+    return files
+
+
 def _add(archive: zipfile.ZipFile, name: str, data: bytes, executable: bool = False) -> None:
     info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
     info.compress_type = zipfile.ZIP_DEFLATED
@@ -110,6 +133,7 @@ def build_autograder(
     seed: int | None = None,
     lesson: str | None = None,
     limits: Any | None = None,
+    assignments: str | Path | None = None,
 ) -> Path:
     """Write a Gradescope autograder zip for ``release`` to ``out``; return its path.
 
@@ -126,6 +150,9 @@ def build_autograder(
         other lessons score 0 with the status "wrong lesson".
     limits : Limits, optional
         Time and memory limits of the grader (:class:`course_lib.grading.sandbox.Limits`).
+    assignments : path, optional
+        The course folder of an instructor's own assignments the release was built from
+        (:func:`course_lib.grading.assignments.load_course`); it goes into the zip.
 
     Raises
     ------
@@ -150,9 +177,16 @@ def build_autograder(
     limits = limits or Limits()
     if not isinstance(limits, Limits):
         raise TypeError(f"limits must be a Limits, got {type(limits).__name__}")
+    course_files = _course_folder_files(assignments) if assignments is not None else []
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    config = {"seed": seed, "lesson": lesson, "limits": asdict(limits), "course_lib": __version__}
+    config = {
+        "seed": seed,
+        "lesson": lesson,
+        "limits": asdict(limits),
+        "course_lib": __version__,
+        "assignments": "assignments" if assignments is not None else None,
+    }
     with tempfile.TemporaryDirectory(prefix="gradescope-release-") as folder:
         released = Path(folder) / "release"
         write_release(release, released)
@@ -167,6 +201,8 @@ def build_autograder(
                 _add(archive, name, path.read_bytes())
             for path in release_files:
                 _add(archive, "release/" + path.relative_to(released).as_posix(), path.read_bytes())
+            for path, name in course_files:
+                _add(archive, "assignments/" + name, path.read_bytes())
         os.replace(temporary, out)
     return out
 
@@ -239,6 +275,10 @@ def run(root: str | Path) -> Path:
 
         source = root / "source"
         config = json.loads((source / CONFIG_NAME).read_text(encoding="utf-8"))
+        if config.get("assignments"):
+            from course_lib.grading.assignments import load_course
+
+            load_course(source / config["assignments"])
         release = read_release(source / "release")
         limits = dict(config.get("limits") or {})
         if limits.get("sandbox", "auto") == "auto" and not _bwrap_works():
