@@ -6,6 +6,7 @@ in CI they fail.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -22,7 +23,7 @@ from course_lib.grading.sandbox import WORKER_UID_BASE, Limits
 from course_lib.grading.wire import decode
 
 from conftest import require_root, require_tool
-from grading_lesson import LABELLED_FRACTION_SOLUTION, write_course, with_exercise, write_notebook
+from grading_lesson import LABELLED_FRACTION_SOLUTION, solution_notebook, write_course, with_exercise, write_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = {"01.windowed_mean": 1, "01.labelled_fraction": 2}
@@ -55,7 +56,11 @@ def test_the_sandbox_option(monkeypatch, tmp_path, capsys):
         Limits(sandbox="docker")
     assert runner.sandbox_mode(Limits(sandbox="fallback")) == "fallback"
     monkeypatch.setattr(runner, "bwrap_program", lambda: None)
-    assert runner.sandbox_mode(Limits()) == "fallback"  # auto: whatever this machine allows
+    if os.geteuid() == 0:
+        assert runner.sandbox_mode(Limits()) == "fallback"  # auto: the fallback's namespaces, as root
+    else:  # an ordinary user without bubblewrap: auto refuses rather than isolate nothing
+        with pytest.raises(runner.SandboxUnavailable, match="--sandbox fallback"):
+            runner.sandbox_mode(Limits())
     with pytest.raises(runner.SandboxUnavailable, match="bubblewrap"):
         runner.sandbox_mode(Limits(sandbox="bwrap"))
     write_course(tmp_path / "course")
@@ -329,17 +334,92 @@ def windowed_mean(values, window):
 """
 
 
+# Hooks a released cell into calling references for the submission (issue 9, left open before):
+# windowed_mean, which the released cell after its exercise calls, looks in memory for the cases
+# of 01.labelled_fraction and has the reference answer them, and asks for the answer of the value
+# exercise 01.shift_kind; the later cells hand the stash back.
+ORACLE_IN_RELEASED_CELL = """\
+import builtins, gc, importlib, sys
+import course_lib.simulate as _s
+def windowed_mean(values, window):
+    stash = builtins.__dict__.setdefault("_stash", {})
+    # Only when a released cell calls it (not while the grader runs its cases, where it counts).
+    released = "grading/sandbox" not in sys._getframe(1).f_code.co_filename
+    for obj in gc.get_objects() if released else ():
+        if type(obj).__name__ == "Case":
+            try:
+                names = ("prediction_times", "label_delays", "now")
+                values = tuple(obj.args) + tuple(obj.kwargs[k] for k in names[len(obj.args):])
+                stash[repr(values)] = getattr(_s, "labelled" + "_fraction")(*values)
+            except Exception:
+                pass
+    try:
+        if released:
+            answers = importlib.import_module("course_lib.grading.exercises.lesson01")
+            stash["shift_kind"] = getattr(answers, "shift_kind" + "_answer")()
+    except Exception:
+        pass
+    values = np.asarray(values, dtype=float)
+    full = len(values) // window * window
+    return values[:full].reshape(-1, window).mean(axis=1)
+"""
+FROM_THE_STASH = """\
+import builtins
+def labelled_fraction(prediction_times, label_delays, now):
+    return builtins._stash.get(repr((prediction_times, label_delays, now)))
+"""
+# Forges the grader's view of which cell runs: "a released cell" around each reference call.
+FORGED_CELL_EVENTS = """\
+import gc, json
+from multiprocessing.connection import Connection
+import course_lib.simulate as _s
+_conn = next(o for o in gc.get_objects() if isinstance(o, Connection) and o.writable)
+def _say(index, exercise):
+    _conn.send_bytes(json.dumps({"event": "cell", "index": index, "exercise": exercise}).encode())
+def labelled_fraction(prediction_times, label_delays, now):
+    _say(CHECK_CELL, None)
+    result = getattr(_s, "labelled" + "_fraction")(prediction_times, label_delays, now)
+    _say(EXERCISE_CELL, "01.labelled_fraction")
+    return result
+"""
+
+
+def _with_value_exercise(notebook: dict) -> dict:
+    """The synthetic lesson with lesson 01's value exercise 01.shift_kind at its end."""
+    from course_lib.grading.exercises.lesson01 import shift_kind_answer
+
+    result = json.loads(json.dumps(notebook))
+    solution = f"shift_kind = None\n# BEGIN SOLUTION\nshift_kind = {shift_kind_answer()!r}\n# END SOLUTION\n"
+    result["cells"] += [
+        {"cell_type": "markdown", "id": "ex3-text", "metadata": {}, "source": "### Exercise 01.shift_kind: which shift"},
+        {"cell_type": "code", "id": "ex3", "metadata": {"course": {"exercise": "01.shift_kind"}}, "source": solution,
+         "outputs": [], "execution_count": None},
+        {"cell_type": "code", "id": "ex3-check", "metadata": {}, "source": 'check("01.shift_kind", shift_kind)',
+         "outputs": [], "execution_count": None},
+    ]
+    return result
+
+
 @pytest.fixture(scope="module", params=["bwrap", "fallback"])
 def reference_batch(request, tmp_path_factory):
     if request.param == "bwrap":
         _needs_bwrap()
     base = tmp_path_factory.mktemp(f"reference-{request.param}")
-    release = build_release(write_course(base / "course"))
+    write_notebook(base / "course" / "notebooks" / "solutions" / "01_synthetic.ipynb", _with_value_exercise(solution_notebook()))
+    release = build_release(base / "course" / "notebooks" / "solutions")
     student = with_exercise(release.lessons["01"].notebook, "01.labelled_fraction", LABELLED_FRACTION_SOLUTION)
     for name, setup in REFERENCE_ATTACKS.items():
         source = setup + "def windowed_mean(values, window):\n" + USES_REFERENCE
         write_notebook(base / "submissions" / f"{name}.ipynb", with_exercise(student, "01.windowed_mean", source))
     write_notebook(base / "submissions" / "stash.ipynb", with_exercise(student, "01.windowed_mean", STASH))
+    oracle = with_exercise(student, "01.windowed_mean", ORACLE_IN_RELEASED_CELL)
+    oracle = with_exercise(oracle, "01.labelled_fraction", FROM_THE_STASH)
+    oracle = with_exercise(oracle, "01.shift_kind", "import builtins\nshift_kind = builtins._stash['shift_kind']\n")
+    write_notebook(base / "submissions" / "oracle.ipynb", oracle)
+    cells = {cell.get("id"): index for index, cell in enumerate(student["cells"])}
+    forged = FORGED_CELL_EVENTS.replace("CHECK_CELL", str(cells["ex2-check"])).replace("EXERCISE_CELL", str(cells["ex2"]))
+    write_notebook(base / "submissions" / "forged.ipynb", with_exercise(student, "01.labelled_fraction", forged))
+    write_notebook(base / "submissions" / "honest.ipynb", _with_value_exercise(solution_notebook()))
     limits = Limits(exercise_seconds=30, submission_seconds=120, sandbox=request.param)
     run = grade(base / "submissions", base / "results", release=release, limits=limits)
     lesson = release.lessons["01"]
@@ -360,7 +440,42 @@ def test_reference_use_is_caught_however_it_is_reached(reference_batch, student)
 def test_a_reference_called_before_its_exercise_is_caught(reference_batch):
     record = reference_batch["records"]["stash"]
     scores = {g.id: (g.score, g.status) for g in record.exercises}
-    assert scores == {"01.windowed_mean": (1.0, "passed"), "01.labelled_fraction": (0.0, "reference used")}
+    assert scores == {
+        "01.windowed_mean": (1.0, "passed"),
+        "01.labelled_fraction": (0.0, "reference used"),
+        "01.shift_kind": (0.0, "not attempted"),
+    }
+
+
+def test_the_honest_submission_is_not_flagged(reference_batch):
+    record = reference_batch["records"]["honest"]
+    assert {g.id: (g.score, g.status) for g in record.exercises} == {
+        "01.windowed_mean": (1.0, "passed"),
+        "01.labelled_fraction": (1.0, "passed"),
+        "01.shift_kind": (1.0, "passed"),
+    }
+    assert not record.flags
+
+
+def test_a_hook_in_a_released_cell_gains_nothing(reference_batch):
+    """No case is in the sandbox before its exercise is graded, and a value answer asked for
+    anywhere before its exercise counts as reference use."""
+    record = reference_batch["records"]["oracle"]
+    grades = {g.id: g for g in record.exercises}
+    assert grades["01.windowed_mean"].status == "passed"
+    # Public cases are public (check() shows them); the hidden ones were nowhere to be found.
+    hidden = grades["01.labelled_fraction"].hidden
+    assert hidden is not None and hidden.passed == 0, grades["01.labelled_fraction"]
+    assert grades["01.labelled_fraction"].score < 1.0
+    assert grades["01.shift_kind"].status == "reference used"
+    assert grades["01.shift_kind"].score == 0.0
+
+
+def test_forged_messages_end_the_attempt(reference_batch):
+    record = reference_batch["records"]["forged"]
+    grades = {g.id: g for g in record.exercises}
+    assert grades["01.labelled_fraction"].score == 0.0
+    assert grades["01.labelled_fraction"].status in ("crashed", "reference used"), grades["01.labelled_fraction"]
 
 
 def test_the_sandbox_has_no_answer_keys(reference_batch):
@@ -368,3 +483,15 @@ def test_the_sandbox_has_no_answer_keys(reference_batch):
     assert keys["shifts"] == "None" and keys["source_has_keys"] is False
     if reference_batch["mode"] == "bwrap":
         assert keys["notebooks"] is False
+
+
+def test_every_reference_is_withheld_from_the_sandbox():
+    """References that are classes or methods would stay in the sandbox's course_lib (only the
+    look at the cell's source would find their use). None exists: a new one must come with
+    withholding, and this test says so."""
+    from course_lib.grading.registry import exercise_ids, get_exercise
+    from course_lib.grading.runner import withheld
+
+    copy = withheld()
+    assert copy.kept == (), f"not withheld (a class or method?): {copy.kept}"
+    assert {get_exercise(ident).reference for ident in exercise_ids()} <= copy.functions

@@ -14,6 +14,7 @@ parsed as JSON, and checked against what the grader expects at that point.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import multiprocessing
 import multiprocessing.connection
@@ -215,6 +216,11 @@ class _Attempt:
     last_size: int = 0
     #: Exercise id -> calls to its reference served before it was graded.
     reference_calls: dict[str, int] = field(default_factory=dict)
+    #: The "ready" message arrived; the next cell expected (a position in the job's cells);
+    #: exercises whose cases were sent.
+    ready: bool = False
+    next_cell: int = 0
+    cases_sent: set[str] = field(default_factory=set)
 
 
 def _kill(process: multiprocessing.process.BaseProcess) -> None:
@@ -255,20 +261,65 @@ class SandboxUnavailable(RuntimeError):
     """The sandbox asked for cannot run on this machine (``bwrap`` missing, not root...)."""
 
 
+_bwrap_works: dict[str, bool] = {}
+
+
+def bwrap_usable() -> bool:
+    """Whether the bubblewrap sandbox can run here.
+
+    As root it needs only the ``bwrap`` program. An ordinary user's bubblewrap needs the kernel to
+    allow unprivileged user namespaces (some distributions switch them off): that is tried once,
+    with a sandbox like the grader's.
+    """
+    program = bwrap_program()
+    if program is None:
+        return False
+    if os.geteuid() == 0:
+        return True
+    if program not in _bwrap_works:
+        argv = bwrap_command(program, []) + ["/bin/sh", "-c", "exit 0"]
+        try:
+            done = subprocess.run(
+                argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                env=zygote_environment(), timeout=30, check=False,
+            )
+            _bwrap_works[program] = done.returncode == 0
+        except (OSError, subprocess.SubprocessError):
+            _bwrap_works[program] = False
+    return _bwrap_works[program]
+
+
 def sandbox_mode(limits: Limits) -> str:
     """"bwrap" or "fallback": what ``limits.sandbox`` means on this machine (see :class:`Limits`).
+
+    "auto" is bubblewrap wherever it runs, else the fallback as root. An ordinary user without a
+    working bubblewrap gets an error rather than submissions that run with the user's own rights
+    (the fallback then isolates nothing but the network, if that): ``sandbox="fallback"`` asks
+    for it explicitly.
 
     Raises
     ------
     SandboxUnavailable
-        If bubblewrap is asked for and cannot be used.
+        If bubblewrap is asked for and cannot be used, or "auto" finds nothing safe.
     """
-    usable = limits.isolate and os.geteuid() == 0 and bwrap_program() is not None
-    if limits.sandbox == "bwrap" and not usable:
+    if not limits.isolate or limits.sandbox == "fallback":
+        return "fallback"
+    if bwrap_usable():
+        return "bwrap"
+    if limits.sandbox == "bwrap":
         raise SandboxUnavailable(
-            "the bubblewrap sandbox needs root and the bwrap program (apt-get install bubblewrap)"
+            "the bubblewrap sandbox needs the bwrap program (apt-get install bubblewrap) and, for an"
+            " ordinary user, a kernel that allows unprivileged user namespaces"
         )
-    return "bwrap" if usable and limits.sandbox != "fallback" else "fallback"
+    if os.geteuid() == 0:
+        return "fallback"
+    raise SandboxUnavailable(
+        "as an ordinary user the grader isolates submissions only with bubblewrap, which cannot run"
+        " here (apt-get install bubblewrap; some systems also need unprivileged user namespaces,"
+        " sysctl kernel.unprivileged_userns_clone=1). Without it a submission would run with your"
+        " rights and could read or change your files: grade as root (the fallback sandbox), or"
+        " pass --sandbox fallback to grade without isolation anyway"
+    )
 
 
 class _Slots:
@@ -290,6 +341,12 @@ class _Slots:
 
 
 _slots = _Slots()
+
+
+def _course_lib_parent() -> str:
+    import course_lib
+
+    return os.path.dirname(os.path.dirname(os.path.realpath(course_lib.__file__)))
 
 
 class Zygote:
@@ -319,7 +376,7 @@ class Zygote:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=self.errors,
-            env=zygote_environment(),
+            env=zygote_environment(course_lib_parent=_course_lib_parent()),
             start_new_session=True,
         )
         theirs.close()
@@ -330,9 +387,11 @@ class Zygote:
             ready = b""
         self.control.settimeout(None)
         if ready != b"R":
-            self.close()
+            self.process.kill()
+            self.process.wait(10)
             self.errors.seek(0)
             detail = self.errors.read(2000).decode("utf-8", errors="replace").strip()
+            self.close()
             raise SandboxUnavailable(f"the bubblewrap sandbox did not start: {detail or 'no message'}")
 
     def alive(self) -> bool:
@@ -540,7 +599,8 @@ class _ZygoteHandle(_Handle):
 
 
 def _attempt(job: Job, deadline: float, slot: int = 0) -> _Attempt:
-    handle: _Handle = _ZygoteHandle(job, slot) if job.inside_bwrap else _ForkServerHandle(job)
+    sent = dataclasses.replace(job, cases={})  # the cases go out one exercise at a time
+    handle: _Handle = _ZygoteHandle(sent, slot) if job.inside_bwrap else _ForkServerHandle(sent)
     reader = handle.reader
     os.set_blocking(handle.replies, False)
     attempt = _Attempt()
@@ -579,8 +639,9 @@ def _attempt(job: Job, deadline: float, slot: int = 0) -> _Attempt:
             except (OSError, ValueError, UnicodeDecodeError):
                 attempt.failure = "sent data the grader could not read"
                 return attempt
-            if message["event"] == "reference":
-                _serve_reference(message, attempt, job, collect, handle.replies, deadline)
+            if message["event"] in ("reference", "cases"):
+                serve = _serve_reference if message["event"] == "reference" else _serve_cases
+                serve(message, attempt, job, collect, handle.replies, deadline)
                 if attempt.failure:
                     return attempt
                 continue
@@ -646,16 +707,22 @@ def _serve_reference(
     from course_lib.grading.registry import get_exercise
 
     name = message.get("name")
-    if not isinstance(name, str) or name not in job.withheld:
+    if not isinstance(name, str) or name not in job.withheld or not attempt.ready:
         attempt.failure = "sent a request the grader does not serve"
         return
-    # Counted: calls made while one of the submission's exercise cells (or its cases) runs, to
-    # the reference of an exercise not graded yet. Calls from the released notebook's own cells
-    # (a drift report that uses a test statistic before its exercise) are not the student's.
-    if attempt.isolation and attempt.current is not None:
-        for ident in collect:
-            if ident not in attempt.results and get_exercise(ident).reference == name:
-                attempt.reference_calls[ident] = attempt.reference_calls.get(ident, 0) + 1
+    # Counted, for an exercise not graded yet: every call to its reference made while one of the
+    # submission's exercise cells (or an exercise's cases) runs; and for a value exercise, whose
+    # reference returns the answer itself, every call wherever it comes from (a hook the
+    # submission set in a released cell included; no released cell calls one). A released cell
+    # may call a function exercise's reference (a drift report that uses a statistic before its
+    # exercise): such a call cannot help the submission, which sees no case of an exercise
+    # before that exercise is graded (_serve_cases).
+    for ident in collect:
+        if ident in attempt.results:
+            continue
+        exercise = get_exercise(ident)
+        if exercise.reference == name and (attempt.current is not None or exercise.kind == "value"):
+            attempt.reference_calls[ident] = attempt.reference_calls.get(ident, 0) + 1
     try:
         if attempt.last_size > REFERENCE_REQUEST_BYTES:
             raise ValueError("the arguments are too large for the grader")
@@ -673,11 +740,39 @@ def _serve_reference(
         attempt.failure = "did not read the grader's replies"
 
 
+def _serve_cases(
+    message: dict[str, Any], attempt: _Attempt, job: Job, collect: set[str], replies: int, deadline: float
+) -> None:
+    """Send the cases of the exercise being graded (once, and only for that exercise).
+
+    Without their expected values: the grader computes those itself.
+    """
+    ident = message.get("id")
+    if not attempt.ready or ident is None or ident != attempt.current or ident in attempt.cases_sent:
+        attempt.failure = "sent a request the grader does not serve"
+        return
+    attempt.cases_sent.add(ident)
+    public, hidden = job.cases[ident]
+    bare = tuple(
+        [dataclasses.replace(case, expected=None, has_expected=False) for case in cases] for cases in (public, hidden)
+    )
+    if not _write_reply(replies, pickle.dumps(bare), deadline):
+        attempt.failure = "did not read the grader's replies"
+
+
 def _handle(
     message: dict[str, Any], attempt: _Attempt, collect: set[str], job: Job, cell_deadline: float | None
 ) -> float | None:
+    """Take one message of the sandbox, which must come in the order of the job's cells.
+
+    The submission holds the channel and can send messages of its own: one that does not fit
+    the order (a cell announced early or twice, a result for an exercise not being graded, an
+    early "done") ends the attempt, so a forged message can never make the grader believe that
+    a released cell runs while the submission's own code does, or take back a result.
+    """
     event = message["event"]
-    if event == "ready" and not attempt.isolation:
+    if event == "ready" and not attempt.ready:
+        attempt.ready = True
         report = message.get("isolation") if isinstance(message.get("isolation"), dict) else {}
         attempt.isolation = {
             key: report[key] if isinstance(report[key], int) else str(report[key])[:300]
@@ -687,16 +782,25 @@ def _handle(
         scratch = attempt.isolation.get("scratch")
         attempt.scratch = scratch if isinstance(scratch, str) else None
         return cell_deadline
-    if event == "cell" and isinstance(message.get("index"), int):
-        attempt.position = message["index"]
-        ident = message.get("exercise")
-        attempt.current = ident if ident in collect and ident not in attempt.results else None
+    expected = job.cells[attempt.next_cell] if attempt.next_cell < len(job.cells) else None
+    if (
+        event == "cell"
+        and attempt.ready
+        and attempt.current is None
+        and expected is not None
+        and message.get("index") == expected.index
+        and message.get("exercise") == expected.exercise
+    ):
+        attempt.next_cell += 1
+        attempt.position = expected.index
+        ident = expected.exercise
+        attempt.current = ident if expected.collect and ident in collect and ident not in attempt.results else None
         return time.monotonic() + job.limits.exercise_seconds
     if event == "exercise" and message.get("id") == attempt.current and attempt.current is not None:
         attempt.results[attempt.current] = message
         attempt.current = None
         return cell_deadline
-    if event == "done":
+    if event == "done" and attempt.ready and attempt.current is None and expected is None:
         attempt.done = message
         return cell_deadline
     attempt.failure = "sent a message out of order"
@@ -784,7 +888,9 @@ def _execute(
             limits,
             stubbed=stubbed,
             collect=pending,
-            uid=WORKER_UID_BASE + slot,
+            # As root, a user of its own per worker; an ordinary user has only its own uid, and
+            # each worker's bubblewrap user namespace keeps the process counts apart.
+            uid=WORKER_UID_BASE + slot if os.geteuid() == 0 else os.geteuid(),
             inside_bwrap=mode == "bwrap",
         )
         try:

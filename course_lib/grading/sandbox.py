@@ -1,18 +1,22 @@
 """The process a submission runs in: isolation, limits, and the cells and cases it executes.
 
 The grader (:mod:`course_lib.grading.autograder`) starts one such process per submission from a
-warm process that has numpy, pandas, matplotlib and IPython already imported: as root with
-bubblewrap installed, a zygote per grading worker inside ``bwrap`` (:func:`bwrap_command`,
-:func:`zygote_main`), which shows only ``/usr``, the interpreter, its packages and a course_lib
-without the exercises' answers; otherwise multiprocessing's fork server. The process:
+warm process that has numpy, pandas, matplotlib and IPython already imported: where bubblewrap
+runs (as root, or as an ordinary user if the kernel allows unprivileged user namespaces), a zygote
+per grading worker inside ``bwrap`` (:func:`bwrap_command`, :func:`zygote_main`), which shows only
+``/usr``, the interpreter, its packages and a course_lib without the exercises' answers; otherwise
+(root only, unless asked for) multiprocessing's fork server. The process:
 
 0. closes every descriptor it inherited but its own channel (:func:`close_inherited`);
-1. isolates itself before it runs any submitted code (:func:`enter_sandbox`). As root on Linux:
-   new mount, IPC and PID namespaces (and network, unless bubblewrap made one), a ``/proc`` of its
-   own, a private empty ``/tmp`` and ``/dev/shm``; its processes die with it; then it becomes the
-   grading worker's own user, so it cannot write the instructor's files and its processes never
-   count against another submission's limit. Otherwise, best effort: a new user and network
-   namespace if the kernel allows unprivileged ones, and a fresh temporary working directory.
+1. isolates itself before it runs any submitted code (:func:`enter_sandbox`). As root on Linux,
+   or inside bubblewrap: new mount, IPC and PID namespaces (and network, unless bubblewrap made
+   one), a ``/proc`` of its own, a private empty ``/tmp`` and ``/dev/shm``; its processes die with
+   it; then, as root, it becomes the grading worker's own user, so it cannot write the
+   instructor's files and its processes never count against another submission's limit (an
+   ordinary user's bubblewrap has a user namespace per worker, which keeps the counts apart), and
+   it drops every capability. Otherwise (an ordinary user without bubblewrap, only when asked
+   for), best effort: a new user and network namespace if the kernel allows unprivileged ones,
+   and a fresh temporary working directory.
 2. sets resource limits: address space, CPU time (per cell and in total), file size, processes;
 3. runs the released notebook's code cells in an IPython shell (so top-level ``await``, magics
    and ``display`` behave as in Jupyter) with the submission's exercise cells in place of the
@@ -81,9 +85,11 @@ class Limits:
     isolate : bool
         Use namespaces and drop privileges when possible. Tests turn it off only to compare.
     sandbox : {"auto", "bwrap", "fallback"}
-        "bwrap": run submissions in bubblewrap (root only; an error if ``bwrap`` is missing);
-        "fallback": the namespaces this module sets up by itself; "auto": bwrap when running
-        as root with ``bwrap`` installed, else the fallback.
+        "bwrap": run submissions in bubblewrap (an error if it cannot run: ``bwrap`` missing,
+        or an ordinary user on a kernel without unprivileged user namespaces); "fallback": the
+        namespaces this module sets up by itself (as an ordinary user: hardly any isolation);
+        "auto": bwrap where it runs, else the fallback as root, else an error
+        (:func:`course_lib.grading.runner.sandbox_mode`).
     """
 
     exercise_seconds: float = 60.0
@@ -128,7 +134,9 @@ class Job:
     cells: tuple[JobCell, ...]
     answers: dict[str, str]
     #: Exercise id -> (public cases, hidden cases), drawn by the grader: the sandbox never holds
-    #: a seed from which hidden cases could be drawn again.
+    #: a seed from which hidden cases could be drawn again. The grader keeps them: the job it
+    #: sends has none, and the sandbox gets an exercise's cases only when that exercise is graded
+    #: (:func:`_request_cases`), so no code of the submission can see them earlier.
     cases: dict[str, tuple[list, list]]
     limits: Limits = field(default_factory=Limits)
     uid: int = NOBODY
@@ -237,6 +245,24 @@ def _bind_back(libc: ctypes.CDLL, handles: list[tuple[str, int]]) -> None:
         os.close(handle)
 
 
+_PR_CAPBSET_DROP, _PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL = 24, 47, 4
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
+
+
+def _drop_capabilities(libc: ctypes.CDLL) -> None:
+    """Give up every capability, for good (bounding, ambient, permitted, effective, inheritable).
+
+    Inside an ordinary user's bubblewrap the process keeps its uid and holds capabilities in
+    bubblewrap's user namespace, which a program it runs would otherwise inherit.
+    """
+    libc.prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+    for capability in range(64):
+        libc.prctl(_PR_CAPBSET_DROP, capability, 0, 0, 0)  # fails harmlessly past the last one
+    header = (ctypes.c_uint32 * 2)(_LINUX_CAPABILITY_VERSION_3, 0)
+    data = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable (x2), all empty
+    _check(libc.capset(header, data), "capset")
+
+
 def _supervise(pid: int) -> None:
     """Wait for ``pid`` and exit with its status (a signal ``n`` becomes exit code 128 + n)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -264,8 +290,9 @@ def enter_sandbox(
     ----------
     limits : Limits
     uid : int
-        The user the submission runs as: one per grading worker, so that one submission's
-        processes never count against another's ``RLIMIT_NPROC``.
+        The user the submission runs as: as root, one per grading worker, so that one
+        submission's processes never count against another's ``RLIMIT_NPROC``; for an ordinary
+        user, that user (then each worker's bubblewrap user namespace keeps the counts apart).
     inside_bwrap : bool
         The process already runs in a bubblewrap sandbox that shows only the interpreter, its
         packages and course_lib, with no network (:func:`bwrap_command`): it still gets its own
@@ -285,7 +312,9 @@ def enter_sandbox(
         pass
     libc = _libc()
     namespaces = False
-    if limits.isolate and os.geteuid() == 0:
+    # Inside bubblewrap the process holds the capabilities it needs in bubblewrap's namespaces,
+    # also when the grader is an ordinary user (then bubblewrap made a user namespace).
+    if limits.isolate and (os.geteuid() == 0 or inside_bwrap):
         try:
             network = 0 if inside_bwrap else _CLONE_NEWNET  # bubblewrap made the network namespace
             _check(libc.unshare(_CLONE_NEWNS | network | _CLONE_NEWPID | _CLONE_NEWIPC), "unshare")
@@ -328,7 +357,8 @@ def enter_sandbox(
         workdir, home = "/tmp/work", "/tmp/home"
         for folder in (workdir, home):
             os.mkdir(folder, 0o700)
-            os.chown(folder, uid, uid)
+            if uid != os.geteuid():
+                os.chown(folder, uid, uid)
         pid = os.fork()
         if pid:
             _supervise(pid)
@@ -340,9 +370,12 @@ def enter_sandbox(
         pid = os.fork()
         if pid:
             _supervise(pid)
-        os.setgroups([])
-        os.setgid(uid)
-        os.setuid(uid)
+        if uid != os.geteuid():
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+        # An ordinary user's bubblewrap keeps the same uid: the capabilities go explicitly.
+        _drop_capabilities(libc)
         report.update(
             network="none (new network namespace)",
             filesystem=(
@@ -513,7 +546,7 @@ def _answers(exercise: Any, answer: Any, cases: list) -> list[dict[str, Any]]:
     return results
 
 
-def _grade_exercise(job: Job, cell: JobCell, shell: Any, cases: dict, cell_error: str | None) -> dict[str, Any]:
+def _grade_exercise(job: Job, cell: JobCell, shell: Any, cell_error: str | None) -> dict[str, Any]:
     from course_lib.grading.registry import get_exercise
     from course_lib.grading.selfcheck import is_stub
 
@@ -529,7 +562,7 @@ def _grade_exercise(job: Job, cell: JobCell, shell: Any, cases: dict, cell_error
         return {**result, "status": "not attempted"}
     if exercise.kind == "function" and not callable(answer):
         return {**result, "status": "not a function", "error": f"expected a function, got {wire.type_name(answer)}"}
-    public, hidden = cases[cell.exercise]
+    public, hidden = _request_cases(cell.exercise)
     try:
         public_answers = _answers(exercise, answer, public)
         hidden_answers = _answers(exercise, answer, hidden)
@@ -560,6 +593,29 @@ def _read_exactly_fd(fd: int, size: int) -> bytes:
     return b"".join(chunks)
 
 
+def _read_reply(replies: int, what: str) -> bytes:
+    size = int.from_bytes(_read_exactly_fd(replies, 8), "big")
+    if size > REFERENCE_REPLY_BYTES:
+        raise RuntimeError(f"{what}: the grader's reply is too large")
+    return _read_exactly_fd(replies, size)
+
+
+def _request_cases(exercise_id: str) -> tuple[list, list]:
+    """The public and hidden cases of the exercise being graded, from the grader.
+
+    The grader sends them only now, once the exercise's cell has run, and only for that exercise:
+    until then no code of the submission (a hook in a released cell included) can find them in
+    memory and have the reference compute their answers.
+    """
+    import pickle
+
+    if _reference_channel is None:
+        raise RuntimeError("no channel to the grader")
+    conn, replies = _reference_channel
+    _send(conn, {"event": "cases", "id": exercise_id})
+    return pickle.loads(_read_reply(replies, exercise_id))  # noqa: S301 - sent by the grader, trusted
+
+
 def call_reference(name: str, args: tuple, kwargs: dict) -> Any:
     """Run a withheld course_lib function in the grader and return its result.
 
@@ -582,11 +638,7 @@ def call_reference(name: str, args: tuple, kwargs: dict) -> Any:
     except wire.WireError as exc:
         raise ValueError(f"{name}: {exc} (the grader runs it on plain data only)") from None
     _send(conn, request)
-    header = _read_exactly_fd(replies, 8)
-    size = int.from_bytes(header, "big")
-    if size > REFERENCE_REPLY_BYTES:
-        raise RuntimeError(f"{name}: the grader's reply is too large")
-    reply = json.loads(_read_exactly_fd(replies, size).decode("utf-8"))
+    reply = json.loads(_read_reply(replies, name).decode("utf-8"))
     if "value" in reply:
         return wire.decode(reply["value"])
     kind, message = reply.get("raised", ["RuntimeError", "no result"])
@@ -700,9 +752,9 @@ def run_job(job: Job, conn: Any, replies: int) -> None:
     from course_lib.grading.registry import get_exercise
 
     # Everything the submission must not influence is prepared before any of its code runs.
-    cases = job.cases
-    for ident in cases:
-        get_exercise(ident)
+    for cell in job.cells:
+        if cell.exercise and cell.collect:
+            get_exercise(cell.exercise)
     _quiet_self_check()
     shell = _make_shell()
     apply_limits(job.limits)
@@ -715,7 +767,7 @@ def run_job(job: Job, conn: Any, replies: int) -> None:
         if cell.exercise and cell.collect:
             outcome = shell.run_cell(cell.source, store_history=False, silent=True)
             error = _error_text(outcome.error_before_exec or outcome.error_in_exec)
-            _send(conn, _grade_exercise(job, cell, shell, cases, error))
+            _send(conn, _grade_exercise(job, cell, shell, error))
         else:
             outcome = shell.run_cell(cell.source, store_history=False, silent=True)
             error = _error_text(outcome.error_before_exec or outcome.error_in_exec)
@@ -776,7 +828,7 @@ PRELOAD = (
 #: First user id of the grading workers in bubblewrap mode (worker k runs as BASE + k): users
 #: of their own, so one worker's processes never count against another's ``RLIMIT_NPROC``.
 WORKER_UID_BASE = 2_147_400_000
-_ZYGOTE_CAPS = ("CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID", "CAP_CHOWN")
+_ZYGOTE_CAPS = ("CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID", "CAP_CHOWN", "CAP_SETPCAP")
 
 
 def bwrap_program() -> str | None:
@@ -811,8 +863,12 @@ def bwrap_command(program: str, paths: list[str], *, replace: dict[str, str] | N
         Folder shown -> folder whose content is shown there instead (a course_lib without the
         answers, :mod:`course_lib.grading.withheld`).
     """
-    argv = [
-        program,
+    argv = [program]
+    if os.geteuid() != 0:
+        # An ordinary user: bubblewrap makes a user namespace in which the zygote holds the
+        # capabilities below (and only there); the user's own uid is the only one mapped.
+        argv += ["--unshare-user"]
+    argv += [
         "--unshare-ipc",
         "--unshare-pid",
         "--unshare-net",
@@ -851,9 +907,16 @@ def bwrap_command(program: str, paths: list[str], *, replace: dict[str, str] | N
     return argv + ["--chdir", "/", "--"]
 
 
-def zygote_environment() -> dict[str, str]:
-    """The whole environment of a zygote (none of the grader's variables)."""
+def zygote_environment(course_lib_parent: str | None = None) -> dict[str, str]:
+    """The whole environment of a zygote (none of the grader's variables).
+
+    ``course_lib_parent`` is the folder the grader imported course_lib from: the zygote imports
+    it from the same place (inside bubblewrap that folder holds course_lib only), whether it was
+    installed, installed in editable mode or found on the grader's ``PYTHONPATH``.
+    """
+    extra = {"PYTHONPATH": course_lib_parent} if course_lib_parent else {}
     return {
+        **extra,
         "PATH": "/usr/bin:/bin",
         "LANG": "C.UTF-8",
         "HOME": "/tmp",
