@@ -10,13 +10,26 @@ package index of its own with the course_lib wheel and the pure-Python wheels li
 ``jupyter-lite/browser-requirements.txt``, so the lessons' setup cell
 (``await piplite.install(["course-lib", ...])``) takes them from the site, not from PyPI.
 
-Two things keep the site small and fresh:
+The site opens on a welcome page (``welcome.md``, made from ``jupyter-lite/welcome.md``): what
+the course is, the course map with each lesson's time, where to start, how saving and
+downloading work. Its title, and the site's, is the README's first heading.
 
-* only the lab and notebooks apps are built, without source maps;
-* the browser stores a student's edits under a name that changes with every release
-  (``contentsStorageName``, made of course_lib's version and a hash of the lessons), so a new
-  release always opens the new lessons. A student keeps their work by downloading it
-  (File > Download).
+No update may hide or lose a student's work, and updates must still reach students:
+
+* the browser keeps a student's saved files under one name for the life of the site:
+  JupyterLite's default, ``JupyterLite Storage - <the site's path>``, so two courses on one
+  ``owner.github.io`` do not share storage and a new release opens the same store;
+* a saved file wins over the site's copy of the same name, so a lesson the student saved keeps
+  its name and contents after an update; every lesson is also served as released under a name
+  that says its version (``releases/02_drift_statistics.version-<hash>.ipynb``, the hash of
+  that lesson's contents), which an update of that lesson changes; lessons the student never
+  saved always open in their newest version;
+* the served lessons carry the browser kernel's spec and language_info in their metadata, as the
+  kernel reports them, so that starting the kernel does not modify a lesson: an unmodified
+  notebook is never saved (autosave skips it), so merely opening a lesson never hides a later
+  version.
+
+Only the lab and notebooks apps are built, without source maps.
 
 The kernel loads Pyodide itself from its CDN. ``--bundle-pyodide`` copies the Pyodide core
 (the npm package ``pyodide`` at the kernel's version, fetched with ``npm pack``) into the site
@@ -32,9 +45,11 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import html
 import http.server
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -53,9 +68,34 @@ CACHE_DIR = LITE_DIR / ".cache"
 DEFAULT_OUTPUT = ROOT / "_site"
 DEFAULT_NOTEBOOKS = ROOT / "notebooks"
 BROWSER_REQUIREMENTS = LITE_DIR / "browser-requirements.txt"
+README = ROOT / "README.md"
+#: The welcome page's source; build.py fills in the title, the course map and the versions.
+WELCOME_TEMPLATE = LITE_DIR / "welcome.md"
+#: Name of the welcome page in the site; the site's address opens it.
+WELCOME_PAGE = "welcome.md"
+#: Folder of the site holding every lesson as released, under a name that says its version.
+RELEASES_DIR = "releases"
 #: JupyterLite's own configuration, kept in jupyter-lite/: the build options and the site's
 #: settings (jupyter-lite.json).
 LITE_CONFIG_FILES = ("jupyter_lite_config.json", "jupyter-lite.json")
+#: The name under which JupyterLite (0.8) stores a student's files in the browser (IndexedDB)
+#: when ``contentsStorageName`` is not set; ``base_url`` is the site's path, e.g. ``/repo/``.
+#: The build leaves it unset, so the name is stable across releases and differs between sites.
+DEFAULT_STORAGE_NAME = "JupyterLite Storage - {base_url}"
+#: The kernel the served lessons name: the Pyodide kernel's own spec, so that JupyterLab does
+#: not rewrite (and so modify) a lesson's metadata when its kernel starts.
+PYODIDE_KERNELSPEC = {"name": "python", "display_name": "Python (Pyodide)", "language": "python"}
+#: What the Pyodide kernel (jupyterlite-pyodide-kernel 0.8) answers in its kernel_info (its
+#: version field is fixed at "3.8"); JupyterLab writes it into a notebook whose metadata differ.
+PYODIDE_LANGUAGE_INFO = {
+    "codemirror_mode": {"name": "python", "version": 3},
+    "file_extension": ".py",
+    "mimetype": "text/x-python",
+    "name": "python",
+    "nbconvert_exporter": "python",
+    "pygments_lexer": "ipython3",
+    "version": "3.8",
+}
 #: Written into the output folder; a rebuild with the same inputs is skipped.
 BUILD_INFO = "course-build.json"
 
@@ -167,13 +207,107 @@ def course_lib_sources() -> list[Path]:
     return files
 
 
-def storage_name(contents_digest: str) -> str:
-    """The name under which the browser stores the student's copies of this release's lessons.
+def storage_name(base_url: str) -> str:
+    """The name under which the browser stores a student's files for the site at ``base_url``.
 
-    A new release (another course_lib version or other lessons) gets a new name, so the
-    browser shows its lessons instead of copies saved from an older release.
+    It does not change between releases, so an update never hides saved work, and it holds
+    the site's path, so two courses on one host keep their files apart.
+
+    Examples
+    --------
+    >>> storage_name("/ml-course/")
+    'JupyterLite Storage - /ml-course/'
     """
-    return f"course-lib {COURSE_LIB_VERSION} lessons {contents_digest[:12]}"
+    return DEFAULT_STORAGE_NAME.format(base_url=base_url)
+
+
+def readme_title(readme: Path = README) -> str:
+    """The course's title: the first level-1 heading of the README (the site uses it too)."""
+    match = re.search(r"^# +(.+?) *$", readme.read_text(encoding="utf-8"), flags=re.M)
+    if match is None:
+        raise BuildError(f"{readme} has no level-1 heading ('# Title') to name the site after")
+    return match.group(1)
+
+
+#: A markdown link or image whose target is a path in the repository (not served by the site).
+_REPO_LINK = re.compile(r"!?\[[^\]]*\]\((?![a-z][a-z0-9+.-]*:|#)[^)]*\)", flags=re.I)
+
+
+def readme_intro(readme: Path = README) -> str:
+    """What the course is: the README's prose paragraphs between its title and first section.
+
+    Tables, and paragraphs that link or show files of the repository (which the site does not
+    serve), are left out.
+    """
+    text = readme.read_text(encoding="utf-8")
+    after_title = re.split(r"^# .*$", text, maxsplit=1, flags=re.M)[-1]
+    head = re.split(r"^## ", after_title, maxsplit=1, flags=re.M)[0]
+    paragraphs = [block.strip() for block in re.split(r"\n\s*\n", head) if block.strip()]
+    return "\n\n".join(
+        block for block in paragraphs
+        if not block.startswith(("|", "<", "!")) and not _REPO_LINK.search(block)
+    )
+
+
+def lesson_minutes(lesson, notebook: Path) -> int | None:
+    """How long a lesson takes: ``Lesson.minutes`` if the course map has it, else the
+    ``**Time**: about N minutes`` line of the lesson's first cell."""
+    minutes = getattr(lesson, "minutes", None)
+    if minutes:
+        return int(minutes)
+    cells = json.loads(notebook.read_text(encoding="utf-8")).get("cells", [])
+    first = "".join(cells[0]["source"]) if cells else ""
+    match = re.search(r"\*\*Time\*\*:?\*{0,2}\s*(?:about\s+)?(\d+)\s*min", first, flags=re.I)
+    return int(match.group(1)) if match else None
+
+
+def lesson_version(notebook: Path) -> str:
+    """A short label of a lesson's contents: it changes exactly when the lesson changes."""
+    return hashlib.sha256(notebook.read_bytes()).hexdigest()[:10]
+
+
+def released_name(notebook: Path) -> str:
+    """Where the site serves this lesson as released: a name with the lesson's version."""
+    return f"{RELEASES_DIR}/{notebook.stem}.version-{lesson_version(notebook)}{notebook.suffix}"
+
+
+def release_label(lessons: list[Path]) -> str:
+    """A short label of the whole release (course_lib's version and the lessons' contents)."""
+    digest = hashlib.sha256("".join(lesson_version(p) for p in lessons).encode()).hexdigest()
+    return f"course_lib {COURSE_LIB_VERSION}, lessons {digest[:8]}"
+
+
+def welcome_page(lessons: list[Path], template: Path = WELCOME_TEMPLATE, readme: Path = README) -> str:
+    """The site's welcome page (markdown): the course, its map with times, where to start."""
+    by_notebook = {item.notebook: item for item in LESSONS}
+    rows = []
+    for path in lessons:
+        lesson = by_notebook[path.name]
+        minutes = lesson_minutes(lesson, path)
+        time_text = f"about {minutes} min" if minutes else "—"
+        released = released_name(path)
+        rows.append(
+            f"| {lesson.number} | [{lesson.title}]({path.name}) | {time_text} | "
+            f"[{Path(released).name}]({released}) |"
+        )
+    first = by_notebook[lessons[0].name]
+    return template.read_text(encoding="utf-8").format(
+        title=readme_title(readme),
+        intro=readme_intro(readme),
+        first_title=f"Lesson {first.number}: {first.title}",
+        first_notebook=lessons[0].name,
+        course_map="\n".join(rows),
+        release=release_label(lessons),
+    )
+
+
+def served_notebook(path: Path) -> str:
+    """A lesson as the site serves it: the student notebook naming the browser's kernel."""
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    metadata = notebook.setdefault("metadata", {})
+    metadata["kernelspec"] = dict(PYODIDE_KERNELSPEC)
+    metadata["language_info"] = json.loads(json.dumps(PYODIDE_LANGUAGE_INFO))
+    return json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -433,11 +567,11 @@ def build(
     lessons = [p for p in content_files if p.parent == notebooks_dir]
     data_dir = notebooks_dir / "data"
     contents_digest = files_digest(content_files, notebooks_dir)
-    name = storage_name(contents_digest)
+    name = storage_name("<the site's path>")
     requirements = read_browser_requirements()
 
     config_files = [*(LITE_DIR / file_name for file_name in LITE_CONFIG_FILES), BROWSER_REQUIREMENTS,
-                    Path(__file__).resolve()]
+                    WELCOME_TEMPLATE, README, Path(__file__).resolve()]
     fingerprint = {
         "contents": contents_digest,
         "course_lib": files_digest(course_lib_sources(), ROOT),
@@ -463,7 +597,7 @@ def build(
 
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=CACHE_DIR, prefix="stage-") as tmp:
-        _build_staged(Path(tmp), output, name, lessons,
+        _build_staged(Path(tmp), output, lessons,
                       data_dir if len(content_files) > len(lessons) else None,
                       index_wheels, bundle_pyodide)
     report.seconds = time.monotonic() - started
@@ -473,15 +607,32 @@ def build(
     return report
 
 
-def _build_staged(stage: Path, output: Path, name: str, lessons: list[Path],
+def site_settings(settings: dict) -> dict:
+    """The ``jupyter-config-data`` of jupyter-lite/jupyter-lite.json as the site gets it.
+
+    The title is the README's. A ``contentsStorageName`` is refused: JupyterLite's default
+    (:data:`DEFAULT_STORAGE_NAME`) is stable across releases and holds the site's path.
+    """
+    if "contentsStorageName" in settings:
+        raise BuildError(
+            "jupyter-lite/jupyter-lite.json sets contentsStorageName: leave it unset, so that the "
+            "browser keeps a student's files under one name per site across releases"
+        )
+    return {**settings, "appName": readme_title()}
+
+
+def _build_staged(stage: Path, output: Path, lessons: list[Path],
                   data_dir: Path | None, index_wheels: list[Path], bundle_pyodide: bool) -> None:
     """Lay out a lite_dir and the contents in ``stage``, then run ``jupyter lite build``."""
     lite_dir = stage / "lite"
     contents = stage / "contents"
     lite_dir.mkdir(parents=True)
-    contents.mkdir()
+    (contents / RELEASES_DIR).mkdir(parents=True)
     for path in lessons:
-        shutil.copy2(path, contents / path.name)
+        served = served_notebook(path)
+        (contents / path.name).write_text(served, encoding="utf-8")
+        (contents / released_name(path)).write_text(served, encoding="utf-8")
+    (contents / WELCOME_PAGE).write_text(welcome_page(lessons), encoding="utf-8")
     if data_dir is not None:
         shutil.copytree(data_dir, contents / "data")
     pypi = lite_dir / "pypi"
@@ -491,7 +642,7 @@ def _build_staged(stage: Path, output: Path, name: str, lessons: list[Path],
 
     config = json.loads((LITE_DIR / "jupyter_lite_config.json").read_text())
     lite_json = json.loads((LITE_DIR / "jupyter-lite.json").read_text())
-    lite_json["jupyter-config-data"]["contentsStorageName"] = name
+    lite_json["jupyter-config-data"] = site_settings(lite_json["jupyter-config-data"])
     if bundle_pyodide:
         stage_pyodide(lite_dir, config)
     (lite_dir / "jupyter_lite_config.json").write_text(json.dumps(config, indent=2))
@@ -512,14 +663,43 @@ def _build_staged(stage: Path, output: Path, name: str, lessons: list[Path],
     favicon = output / "lab" / "favicon.ico"
     if favicon.is_file():  # browsers ask for /favicon.ico before the app sets its own
         shutil.copy2(favicon, output / "favicon.ico")
-    check_output(output, name, [wheel.name for wheel in index_wheels], bundle_pyodide)
+    open_welcome_page_first(output)
+    check_output(output, [wheel.name for wheel in index_wheels], bundle_pyodide)
 
 
-def check_output(output: Path, name: str, wheels: list[str], bundle_pyodide: bool) -> None:
+#: The site's address opens the lab with the welcome page (relative, so any site path works).
+WELCOME_URL = f"lab/index.html?path={WELCOME_PAGE}"
+_ROOT_REDIRECT = re.compile(r"<script type=\"module\">\s*await import\('\./config-utils\.js'\);\s*</script>")
+
+
+def open_welcome_page_first(output: Path) -> None:
+    """Make the site's root page open the lab on the welcome page.
+
+    JupyterLite's root ``index.html`` sends the browser to ``lab/index.html``, where a new
+    student would see a bare launcher. Its configuration block stays (the apps read it).
+    """
+    index = output / "index.html"
+    text = index.read_text(encoding="utf-8")
+    redirect = (
+        f'<meta http-equiv="refresh" content="0; url={html.escape(WELCOME_URL)}">\n'
+        f'    <script>window.location.replace({json.dumps(WELCOME_URL)});</script>'
+    )
+    text, count = _ROOT_REDIRECT.subn(lambda _: redirect, text)
+    if count != 1:
+        raise BuildError(f"{index}: JupyterLite's redirect script was not found; cannot open the welcome page first")
+    index.write_text(text, encoding="utf-8")
+
+
+def check_output(output: Path, wheels: list[str], bundle_pyodide: bool) -> None:
     """Fail loudly if the build is missing something the lessons rely on."""
     config = json.loads((output / "jupyter-lite.json").read_text())["jupyter-config-data"]
-    if config.get("contentsStorageName") != name:
-        raise BuildError(f"contentsStorageName was not set in {output / 'jupyter-lite.json'}")
+    if "contentsStorageName" in config:
+        raise BuildError(f"contentsStorageName is set in {output / 'jupyter-lite.json'}")
+    if config.get("appName") != readme_title():
+        raise BuildError(f"the site's appName is not the README's title in {output / 'jupyter-lite.json'}")
+    contents = json.loads((output / "api" / "contents" / "all.json").read_text())
+    if WELCOME_PAGE not in {item["name"] for item in contents["content"]}:
+        raise BuildError(f"the welcome page {WELCOME_PAGE} is missing from the site's contents")
     index = json.loads((output / "pypi" / "all.json").read_text())
     from packaging.utils import canonicalize_name, parse_wheel_filename
 
@@ -598,7 +778,9 @@ def main(argv: list[str] | None = None) -> int:
                            bundle_pyodide=args.bundle_pyodide, force=args.force)
             print(report.summary(), flush=True)
         if args.serve:
-            if not (args.output / "index.html").is_file():
+            # A folder holding sites in subfolders is served too (a site at /course/, as on
+            # GitHub Pages).
+            if not (args.output / "index.html").is_file() and not list(args.output.glob("*/index.html")):
                 raise BuildError(f"nothing to serve in {args.output}: build the site first")
             serve(args.output.resolve(), args.port)
     except BuildError as error:

@@ -241,7 +241,7 @@ def test_site_index_covers_the_observability_extra(course_lib_wheel, pyodide_loc
     assert not duplicated, f"the site serves packages Pyodide ships already: {duplicated}"
 
 
-def test_site_is_small_and_fresh_per_release(offline_site):
+def test_site_is_small(offline_site):
     output = offline_site.output
     assert not list(output.rglob("*.map")), "source maps were left in the site"
     for app in ("lab", "notebooks"):
@@ -255,13 +255,99 @@ def test_site_is_small_and_fresh_per_release(offline_site):
     print(f"site without the bundled Pyodide: {size / 1e6:.1f} MB")
     assert size < 30e6, f"the site grew to {size / 1e6:.1f} MB (the published one has no bundled Pyodide)"
 
-    config = json.loads((output / "jupyter-lite.json").read_text())["jupyter-config-data"]
-    name = config["contentsStorageName"]
-    assert course_lib.__version__ in name
+
+def _readme_heading() -> str:
+    first = next(line for line in (ROOT / "README.md").read_text().splitlines() if line.startswith("# "))
+    return first.removeprefix("# ").strip()
+
+
+def test_site_title_is_the_readmes(offline_site):
+    config = json.loads((offline_site.output / "jupyter-lite.json").read_text())["jupyter-config-data"]
+    assert config["appName"] == _readme_heading() == builder.readme_title()
+    # One source: the title is not written a second time in the site's configuration.
+    source = json.loads((builder.LITE_DIR / "jupyter-lite.json").read_text())["jupyter-config-data"]
+    assert "appName" not in source
+
+
+def test_storage_name_is_stable_and_per_site(offline_site):
+    """Saved work lives under JupyterLite's default name, made of the site's path only."""
+    config = json.loads((offline_site.output / "jupyter-lite.json").read_text())["jupyter-config-data"]
+    assert "contentsStorageName" not in config, "a storage name set by the build changes with the build"
     assert not config.get("enableMemoryStorage", False)
-    # The name follows the lessons' contents, so a release with changed lessons gets a new one.
-    digest = builder.files_digest(builder.site_contents(NOTEBOOKS), NOTEBOOKS)
-    assert name == builder.storage_name(digest)
+    assert builder.storage_name("/a/") != builder.storage_name("/b/")
+    # The default the build relies on is JupyterLite's own (the browser test checks it live).
+    bundles = (offline_site.output / "build").glob("*.js")
+    assert any("`JupyterLite Storage - ${" in path.read_text(errors="replace") for path in bundles), (
+        "JupyterLite's default storage name changed: students would lose sight of their saved files; "
+        "set contentsStorageName to the old default instead"
+    )
+    settings = json.loads((builder.LITE_DIR / "jupyter-lite.json").read_text())["jupyter-config-data"]
+    with pytest.raises(builder.BuildError, match="contentsStorageName"):
+        builder.site_settings({**settings, "contentsStorageName": "course 0.1.0 lessons 1a2b"})
+
+
+def test_lesson_versions_change_exactly_with_the_lesson(tmp_path, lesson_files):
+    copy = tmp_path / lesson_files[0].name
+    copy.write_bytes(lesson_files[0].read_bytes())
+    before = builder.released_name(copy)
+    assert before.startswith(f"{builder.RELEASES_DIR}/{copy.stem}.version-") and before.endswith(".ipynb")
+    assert builder.released_name(copy) == before
+    notebook = json.loads(copy.read_text())
+    notebook["cells"][0]["source"] = "".join(notebook["cells"][0]["source"]) + "\nOne more word."
+    copy.write_text(json.dumps(notebook))
+    assert builder.released_name(copy) != before
+
+
+def test_served_lessons_are_the_student_notebooks(offline_site, lesson_files):
+    files = offline_site.output / "files"
+    for path in lesson_files:
+        source = json.loads(path.read_text())
+        served = json.loads((files / path.name).read_text())
+        released = json.loads((files / builder.released_name(path)).read_text())
+        assert served == released
+        assert served["metadata"]["kernelspec"] == builder.PYODIDE_KERNELSPEC
+        assert served["metadata"]["language_info"] == builder.PYODIDE_LANGUAGE_INFO
+        assert served["cells"] == source["cells"]
+        kernel_keys = {"kernelspec", "language_info"}
+        assert {k: v for k, v in served["metadata"].items() if k not in kernel_keys} == {
+            k: v for k, v in source["metadata"].items() if k not in kernel_keys
+        }
+
+
+def test_served_lessons_say_what_the_kernel_says():
+    """The language_info the lessons carry is what this Pyodide kernel answers (its source)."""
+    import sys
+
+    share = Path(sys.prefix) / "share" / "jupyter" / "labextensions" / "@jupyterlite" / "pyodide-kernel-extension"
+    scripts = [p.read_text(errors="replace") for p in share.rglob("*.js")]
+    found = [m for text in scripts for m in re.findall(r"language_info:(\{.*?\}),protocol_version", text)]
+    assert found, f"no kernel_info in the Pyodide kernel's scripts under {share}"
+    as_json = json.loads(re.sub(r"([{,])(\w+):", r'\1"\2":', found[0]))
+    assert as_json == builder.PYODIDE_LANGUAGE_INFO
+
+
+def test_welcome_page_maps_the_course(offline_site, lesson_files):
+    welcome = (offline_site.output / "files" / builder.WELCOME_PAGE).read_text()
+    assert welcome.startswith(f"# {_readme_heading()}\n")
+    for path in lesson_files:
+        lesson = next(item for item in LESSONS if item.notebook == path.name)
+        first_cell = "".join(json.loads(path.read_text())["cells"][0]["source"])
+        minutes = re.search(r"\*\*Time\*\*: about (\d+) minutes", first_cell)
+        assert minutes, f"{path.name} states no time in its first cell"
+        row = next((line for line in welcome.splitlines() if line.startswith(f"| {lesson.number} |")), None)
+        assert row is not None, f"the course map has no row for lesson {lesson.number}"
+        assert f"[{lesson.title}]({path.name})" in row
+        assert f"about {minutes.group(1)} min" in row
+        assert f"]({builder.released_name(path)})" in row
+        assert (offline_site.output / "files" / builder.released_name(path)).is_file()
+    for needed in ("Start here", "Download", "Ctrl+S", "releases/"):
+        assert needed in welcome, f"the welcome page does not mention {needed!r}"
+    # JupyterLab refuses to render a page with a link or image to a file the site lacks.
+    targets = re.findall(r"\]\(([^)]+)\)", welcome)
+    missing = [t for t in targets if not re.match(r"[a-z]+:|#", t) and not (offline_site.output / "files" / t).is_file()]
+    assert not missing, f"the welcome page links files the site does not serve: {missing}"
+    root = (offline_site.output / "index.html").read_text()
+    assert builder.WELCOME_URL in root and 'id="jupyter-config-data"' in root
 
 
 PYODIDE_CHECK_SCRIPT = r"""
@@ -333,6 +419,29 @@ def test_course_lib_runs_on_the_kernels_python(course_lib_wheel, pyodide_lock, t
     assert found["doctests"]["attempted"] > 0
 
 
+#: The current major version of each action the publishing workflow uses (late 2026: the
+#: Node 24 releases; older majors run on Node 20, which GitHub runners dropped in September 2026).
+CURRENT_ACTIONS = {
+    "actions/checkout": "v7",
+    "actions/setup-python": "v7",
+    "actions/upload-pages-artifact": "v5",
+    "actions/deploy-pages": "v5",
+}
+
+
+def test_pages_workflow_uses_current_actions():
+    import yaml
+
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "pages.yml").read_text())
+    used = {}
+    for job in workflow["jobs"].values():
+        for step in job["steps"]:
+            if "uses" in step:
+                name, _, version = step["uses"].partition("@")
+                used[name] = version
+    assert used == CURRENT_ACTIONS
+
+
 def test_pages_workflow_publishes_what_make_site_builds():
     import yaml
 
@@ -377,7 +486,7 @@ def test_lab_lists_and_renders_every_lesson(page, offline_server, lesson_files):
         page.goto(offline_server.url + "lab/index.html")
         page.wait_for_selector(".jp-DirListing-item", timeout=60_000)
         listed = page.locator(".jp-DirListing-itemName").all_inner_texts()
-        expected = [p.name for p in lesson_files]
+        expected = [builder.RELEASES_DIR, *(p.name for p in lesson_files), builder.WELCOME_PAGE]
         if (NOTEBOOKS / "data").is_dir():
             expected = ["data", *expected]
         assert listed == expected, "the file browser does not list the lessons in course order"
@@ -415,6 +524,202 @@ def test_lab_lists_and_renders_every_lesson(page, offline_server, lesson_files):
         assert not watcher.page_errors, f"uncaught errors in the page: {watcher.page_errors}"
         assert not watcher.failed, f"requests failed: {watcher.failed}"
         assert not offline_server.failed_requests(), f"the server answered errors: {offline_server.failed_requests()}"
+
+
+# The app's own API (window.jupyterapp, in sites built with expose_app()): what a student sees
+# when they open a path, through the same drive (their saved copy first, else the site's file).
+_APP_READY = "() => !!(window.jupyterapp && window.jupyterapp.serviceManager && document.querySelector('.jp-DirListing-item'))"
+_READ_FILE = """async (path) => {
+    const model = await window.jupyterapp.serviceManager.contents.get(path, {content: true});
+    return typeof model.content === 'string' ? model.content : JSON.stringify(model.content);
+}"""
+_LIST_DIR = """async (path) => (await window.jupyterapp.serviceManager.contents.get(path, {content: true})).content.map(item => item.name)"""
+_CLOSE_ALL = """async () => {
+    await window.jupyterapp.commands.execute('application:close-all');
+    await window.jupyterapp.serviceManager.sessions.shutdownAll();
+}"""
+_DATABASES = "async () => (await indexedDB.databases()).map(d => d.name).sort()"
+_SAVED_PATHS = """async (name) => await new Promise((resolve, reject) => {
+    const request = indexedDB.open(name);
+    request.onerror = () => reject(request.error);
+    request.onsuccess = () => {
+        const db = request.result;
+        const keys = db.transaction('files', 'readonly').objectStore('files').getAllKeys();
+        keys.onsuccess = () => { db.close(); resolve(keys.result.sort()); };
+        keys.onerror = () => reject(keys.error);
+    };
+})"""
+
+
+def expose_app(site: Path) -> None:
+    """Let the tests reach a built site's app as ``window.jupyterapp`` (JupyterLite's option)."""
+    path = site / "jupyter-lite.json"
+    config = json.loads(path.read_text())
+    config["jupyter-config-data"]["exposeAppInBrowser"] = "true"
+    path.write_text(json.dumps(config))
+
+
+def _wait_for_welcome(page, *, app: bool = False) -> None:
+    page.wait_for_url(re.compile(r"/lab/index\.html"), timeout=30_000)  # the root page redirects
+    page.locator(".jp-DirListing-item").first.wait_for(timeout=90_000)
+    if app:
+        page.wait_for_function(_APP_READY, timeout=60_000, polling=250)
+    page.locator(".lm-TabBar-tab.lm-mod-current", has_text=builder.WELCOME_PAGE).wait_for(timeout=60_000)
+
+
+def _open_notebook(page, path: str, *, wait_for_kernel: bool = False):
+    page.evaluate("async (path) => { await window.jupyterapp.commands.execute('docmanager:open', {path}); }", path)
+    tab_name = path.rsplit("/", 1)[-1]
+    page.locator(".lm-TabBar-tab.lm-mod-current", has_text=tab_name).wait_for(timeout=60_000)
+    panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+    panel.locator(".jp-Cell").first.wait_for(timeout=60_000)
+    if wait_for_kernel:
+        panel.locator(".jp-Toolbar-kernelName", has_text="Python (Pyodide)").wait_for(timeout=90_000)
+        panel.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]').wait_for(timeout=150_000)
+    return panel
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_site_opens_on_the_welcome_page(page, offline_server, lesson_files):
+    watcher = PageWatcher(page)
+    with screenshot_if_failing(page, "welcome"):
+        page.goto(offline_server.url)
+        _wait_for_welcome(page)
+        assert _readme_heading() in page.title()
+        preview = page.locator(".jp-MarkdownViewer:not(.lm-mod-hidden) .jp-RenderedMarkdown")
+        expect(preview.get_by_role("heading", level=1, name=_readme_heading(), exact=True)).to_be_visible(timeout=30_000)
+        expect(preview).to_contain_text("Saving your work")
+        expect(preview).to_contain_text("Download")
+        for path in lesson_files:
+            lesson = next(item for item in LESSONS if item.notebook == path.name)
+            expect(preview.locator("a", has_text=lesson.title).first).to_be_visible()
+
+        # Every name in the file browser is shown whole.
+        names = page.locator(".jp-DirListing-itemName")
+        listed = names.all_inner_texts()
+        assert [p.name for p in lesson_files] == [n for n in listed if n.endswith(".ipynb")]
+        cut = page.evaluate("""() => Array.from(document.querySelectorAll('.jp-DirListing-itemName'))
+            .filter(e => e.scrollWidth > e.clientWidth).map(e => e.innerText)""")
+        assert not cut, f"the file browser cuts these names: {cut}"
+
+        # A student can download a lesson from the file browser.
+        page.locator(".jp-DirListing-item", has_text=lesson_files[0].name).click(button="right")
+        expect(page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Download$")).first).to_be_visible()
+        page.keyboard.press("Escape")
+
+        # The course map's links open the lessons.
+        preview.locator("a", has_text=LESSONS[0].title).first.click()
+        page.locator(".lm-TabBar-tab.lm-mod-current", has_text=lesson_files[0].name).wait_for(timeout=60_000)
+        assert not watcher.page_errors, f"uncaught errors in the page: {watcher.page_errors}"
+        assert not watcher.failed, f"requests failed: {watcher.failed}"
+
+
+def _changed_lesson(source: Path, target: Path, marker: str) -> None:
+    notebook = json.loads(source.read_text())
+    first = notebook["cells"][0]
+    first["source"] = "".join(first["source"]) + f"\n\n{marker}\n"
+    target.write_text(json.dumps(notebook, indent=1))
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_saved_work_survives_an_update(browser, lesson_files, tmp_path):
+    """Edit and save lessons, republish with changed lessons, reload: nothing is lost or hidden.
+
+    Two courses are served from one host (/course/ and /other-course/), as on owner.github.io.
+    """
+    import shutil
+
+    require_tool("npm", NPM_HINT)
+    assert len(lesson_files) >= 3, "the test needs three lessons"
+    first, second, third = lesson_files[:3]
+    www = tmp_path / "www"
+    site = www / "course"
+    quiet = {"log": lambda *_: None, "bundle_pyodide": True}
+    builder.build(site, notebooks_dir=NOTEBOOKS, **quiet)
+    expose_app(site)
+    shutil.copytree(site, www / "other-course")
+    shutil.copy2(site / "favicon.ico", www / "favicon.ico")
+    edits = {first.name: "STUDENT-EDIT-ONE-5d1f", second.name: "STUDENT-EDIT-TWO-8a2c"}
+    updates = {second.name: "UPDATED-LESSON-TWO-31b7", third.name: "UPDATED-LESSON-THREE-c94e"}
+
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        with SiteServer(www, tmp_path / "requests.log") as server, screenshot_if_failing(page, "update"):
+            course = server.url + "course/"
+            page.goto(course)
+            _wait_for_welcome(page, app=True)
+            for name, marker in edits.items():
+                panel = _open_notebook(page, name)
+                panel.locator(".jp-CodeCell .cm-content").first.click()
+                page.keyboard.press("Control+Home")
+                page.keyboard.insert_text(f"# {marker}\n")
+                page.keyboard.press("Control+s")
+                tab = page.locator(".lm-TabBar-tab.lm-mod-current", has_text=name)
+                expect(tab).not_to_have_class(re.compile(r"jp-mod-dirty"), timeout=30_000)
+                page.evaluate(_CLOSE_ALL)  # one kernel at a time: this machine may be slow
+            # Opened, its kernel started, never edited: the browser must not keep a copy of it.
+            _open_notebook(page, third.name, wait_for_kernel=True)
+            page.wait_for_timeout(2_000)
+            tab = page.locator(".lm-TabBar-tab.lm-mod-current", has_text=third.name)
+            expect(tab).not_to_have_class(re.compile(r"jp-mod-dirty"))
+            store = builder.storage_name("/course/")
+            assert page.evaluate(_DATABASES) == [store]
+            assert page.evaluate(_SAVED_PATHS, store) == sorted(edits)
+            page.evaluate(_CLOSE_ALL)
+
+            # The next release: lessons 2 and 3 change.
+            release_b = tmp_path / "notebooks-b"
+            release_b.mkdir()
+            for path in lesson_files:
+                if path.name in updates:
+                    _changed_lesson(path, release_b / path.name, updates[path.name])
+                else:
+                    shutil.copy2(path, release_b / path.name)
+            builder.build(site, notebooks_dir=release_b, **quiet)
+            expose_app(site)
+            new_second = builder.released_name(release_b / second.name)
+            assert new_second != builder.released_name(second)
+
+            page.goto(course)
+            _wait_for_welcome(page, app=True)
+            read = lambda path: page.evaluate(_READ_FILE, path)  # noqa: E731
+            assert edits[first.name] in read(first.name), "the saved edit of lesson 1 is gone"
+            mine = read(second.name)
+            assert edits[second.name] in mine, "the saved edit of lesson 2 is gone or hidden"
+            assert updates[second.name] not in mine, "the update replaced the student's copy"
+            assert updates[second.name] in read(new_second), "the new lesson 2 is not reachable"
+            assert updates[third.name] in read(third.name), "an unsaved lesson did not update"
+            released = page.evaluate(_LIST_DIR, builder.RELEASES_DIR)
+            assert new_second.split("/")[-1] in released
+            welcome = page.locator(".jp-MarkdownViewer:not(.lm-mod-hidden) .jp-RenderedMarkdown")
+            expect(welcome.locator("a", has_text=new_second.split("/")[-1])).to_be_visible(timeout=30_000)
+
+            # As a student sees it: their lesson 2, and the new one beside it.
+            panel = _open_notebook(page, second.name)
+            expect(panel).to_contain_text(edits[second.name], timeout=30_000)
+            panel = _open_notebook(page, new_second)
+            expect(panel).to_contain_text(updates[second.name], timeout=30_000)
+            assert page.evaluate(_SAVED_PATHS, store) == sorted(edits)
+
+            # Another course on the same host has its own store and none of this student's edits.
+            page.evaluate(_CLOSE_ALL)
+            page.goto(server.url + "other-course/")
+            _wait_for_welcome(page, app=True)
+            assert edits[first.name] not in page.evaluate(_READ_FILE, first.name)
+            assert page.evaluate(_DATABASES) == sorted([store, builder.storage_name("/other-course/")])
+            # Closing a notebook while its kernel starts makes JupyterLab throw these (harmless).
+            closing = re.compile(r"^[0-9a-f-]{36} was disposed$|reading 'insertWidget'")
+            errors = [error for error in errors if not closing.search(error)]
+            assert not errors, f"uncaught errors in the page: {errors}"
+            failed = [(path, status) for path, status in server.failed_requests()]
+            assert not failed, f"the server answered errors: {failed}"
+    finally:
+        context.close()
 
 
 KERNEL_CHECK_CELL = """\
