@@ -606,10 +606,14 @@ def test_lessons_released_with_their_answers_withheld(tmp_path):
     with zipfile.ZipFile(wheel) as archive:
         archive.extractall(package)
         names = archive.namelist()
-    # The wheel has no lesson 01 exercise module (hidden generators, mistakes' code) and no
-    # reference body; the lesson's exercises travel frozen inside it.
-    assert "course_lib/grading/exercises/lesson01.py" not in names
-    assert "course_lib/grading/exercises/lesson02.py" in names
+    # The wheel's lesson 01 exercise module keeps no generator or mistake's code (only what a
+    # normalize needs); no reference body is left (find_leaks below); the lesson's exercises
+    # travel frozen inside it. Lesson 02, not released, is untouched.
+    stripped = (package / "course_lib" / "grading" / "exercises" / "lesson01.py").read_text(encoding="utf-8")
+    assert "withheld in this hand-out" in stripped and "np.convolve" not in stripped  # a mistake's code
+    assert (package / "course_lib" / "grading" / "exercises" / "lesson02.py").read_bytes() == (
+        ROOT / "course_lib" / "grading" / "exercises" / "lesson02.py"
+    ).read_bytes()
     assert "course_lib/grading/released_exercises.py" in names
     lesson01 = [get_exercise(ident) for ident in exercise_ids("01")]
     assert find_leaks(out, lesson01) == []
@@ -629,3 +633,51 @@ def test_lessons_released_with_their_answers_withheld(tmp_path):
     assert "True" in lines
     assert "AnswerNeeded 01.windowed_mean is not attempted yet, and this hand-out has no reference" in done.stdout
     assert "AnswerWithheld course_lib.simulate.windowed_mean is the answer of an exercise of this course" in done.stdout
+
+
+def test_every_lesson_exercise_survives_freezing_with_its_hints():
+    """Frozen as an answers-withheld hand-out freezes them, every lesson exercise still passes its
+    reference and shows each known mistake its own hint."""
+    from course_lib.lessons import LESSONS
+
+    for lesson in LESSONS:
+        for ident in exercise_ids(lesson.number):
+            exercise = get_exercise(ident)
+            frozen = thaw_exercise(json.loads(json.dumps(freeze_exercise(exercise, from_lesson_module=True))))
+            reference = exercise.reference_solution()
+            answer = reference() if exercise.kind == "value" else reference
+            assert run_cases(frozen, answer, frozen.public_cases()).status == "passed", ident
+            for mistake in exercise.mistakes:
+                result = run_cases(frozen, mistake.wrong() if exercise.kind == "value" else mistake.wrong,
+                                   frozen.public_cases())
+                assert mistake.hint in {o.hint for o in result.outcomes if not o.passed}, (ident, mistake.hint)
+
+
+VALUES_SCRIPT = """
+import json, sys
+from course_lib.grading import get_exercise, wire
+from course_lib.grading.registry import is_released_copy
+from course_lib.grading.selfcheck import run_cases
+for ident, value in json.loads(sys.stdin.read()).items():
+    exercise = get_exercise(ident)
+    assert is_released_copy(exercise), ident
+    print(ident, run_cases(exercise, wire.decode(value), exercise.public_cases()).status)
+"""
+
+
+def test_every_lesson_can_be_handed_out_with_its_answers_withheld(tmp_path):
+    from course_lib.grading import wire
+    from course_lib.grading.assignments import withheld_handout
+    from course_lib.lessons import LESSONS
+
+    numbers = [lesson.number for lesson in LESSONS]
+    copy = withheld_handout(tmp_path, numbers)
+    exercises = [get_exercise(ident) for number in numbers for ident in exercise_ids(number)]
+    assert find_leaks(copy, exercises) == []
+    values = {e.id: wire.encode(e.reference_solution()()) for e in exercises if e.kind == "value"}
+    done = subprocess.run(
+        [sys.executable, "-c", VALUES_SCRIPT], input=json.dumps(values), cwd=tmp_path, capture_output=True,
+        text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(tmp_path)},
+    )
+    assert done.returncode == 0, done.stderr
+    assert sorted(done.stdout.split()) == sorted([*values, *["passed"] * len(values)])

@@ -101,7 +101,7 @@ def _withhold_answers(release, args: argparse.Namespace):
     atexit.register(shutil.rmtree, folder, True)
     copy = withheld_handout(folder, sorted(release.lessons))
     exercises = [get_exercise(item.id) for lesson in release.lessons.values() for item in lesson.exercises]
-    return Release(release.lessons, selfcheck_data(exercises)), copy, exercises
+    return Release(release.lessons, selfcheck_data(exercises, from_lesson_module=True)), copy, exercises
 
 
 def _scaffold(args: argparse.Namespace) -> int:

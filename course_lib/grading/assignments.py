@@ -373,7 +373,7 @@ def answer_digest(exercise_id: str, case_index: int, value: Any) -> str:
     return hashlib.sha256(f"{exercise_id}\0{case_index}\0{text}".encode("utf-8")).hexdigest()
 
 
-def _freeze_normalize(exercise: Exercise) -> dict | None:
+def _freeze_normalize(exercise: Exercise, *, from_lesson_module: bool = False) -> dict | None:
     normalize = exercise.normalize
     if normalize is None:
         return None
@@ -383,15 +383,26 @@ def _freeze_normalize(exercise: Exercise) -> dict | None:
             "aliases": dict(normalize.aliases),
             "entries": isinstance(normalize, EntriesOneOf),
         }
+    if from_lesson_module:
+        # A lesson's own normalize stays in its exercise module, which a hand-out without the
+        # answers keeps stripped to what normalizing needs (withheld_handout).
+        return {"lesson_module": _normalize_root(exercise)[0]}
     module = getattr(normalize, "__module__", "") or ""
     qualname = getattr(normalize, "__qualname__", "")
     if module.startswith("course_lib.") and qualname and "<" not in qualname and "." not in qualname:
         return {"function": f"{module}:{qualname}"}
     raise AssignmentError(
-        f"{exercise.id}: its normalize ({getattr(normalize, '__qualname__', normalize)!r}) lives in your course "
+        f"{exercise.id}: its normalize ({getattr(normalize, '__qualname__', normalize)!r}) is code of your course "
         "folder, which students do not get; use OneOf(...) or EntriesOneOf(...) from "
         "course_lib.grading.registry, or a function of course_lib"
     )
+
+
+def _normalize_root(exercise: Exercise) -> tuple[str, str]:
+    """The module and the top-level name (function, factory or class) a normalize comes from."""
+    normalize = exercise.normalize
+    owner = normalize if inspect.isfunction(normalize) else type(normalize)
+    return owner.__module__, owner.__qualname__.split(".")[0]
 
 
 def _outcome(function: Any, case: Case, kind: str) -> dict | None:
@@ -405,14 +416,13 @@ def _outcome(function: Any, case: Case, kind: str) -> dict | None:
         return None
 
 
-def freeze_exercise(exercise: Exercise) -> dict[str, Any]:
+def freeze_exercise(exercise: Exercise, *, from_lesson_module: bool = False) -> dict[str, Any]:
     """An exercise's public face as JSON-compatible data: no reference, no hidden cases.
 
     Function exercises keep each public case's inputs and expected value; a value exercise with
     an exact answer keeps a salted digest of it instead (:func:`answer_digest`). Every known
     mistake keeps its wrong result on each public case, so the hand-out shows its hint.
     """
-    reference = exercise.reference_solution()
     cases = []
     for index, case in enumerate(exercise.public_cases()):
         expected = exercise.expected_for(case)
@@ -423,7 +433,7 @@ def freeze_exercise(exercise: Exercise) -> dict[str, Any]:
             "entry": case.entry,
         }
         if exercise.kind == "value":
-            expected = exercise.canonical(expected if case.has_expected else reference())
+            # As the self-check compares: the case's expected value, against the canonical answer.
             part = expected.get(case.entry) if case.entry is not None and isinstance(expected, dict) else expected
             if _exact(part):
                 item["expected_sha256"] = answer_digest(exercise.id, index, part)
@@ -448,7 +458,7 @@ def freeze_exercise(exercise: Exercise) -> dict[str, Any]:
         "hint": exercise.hint,
         "reveal_expected": exercise.reveal_expected,
         "returns": exercise.returns,
-        "normalize": _freeze_normalize(exercise),
+        "normalize": _freeze_normalize(exercise, from_lesson_module=from_lesson_module),
         "cases": cases,
         "mistakes": mistakes,
     }
@@ -488,16 +498,32 @@ class FrozenWrong:
         raise _NoFrozenOutcome
 
 
-def _thaw_normalize(spec: dict | None) -> Any:
+def _thaw_normalize(spec: dict | None, ident: str = "") -> Any:
     if spec is None:
         return None
     if "one_of" in spec:
         kind = EntriesOneOf if spec.get("entries") else OneOf
         return kind(*spec["one_of"], aliases=spec.get("aliases") or {})
+    if "lesson_module" in spec:
+        return _lesson_normalize(ident, str(spec["lesson_module"]))
     module_name, _, attribute = str(spec["function"]).partition(":")
     if not module_name.startswith("course_lib."):
         raise ValueError(f"normalize must be a function of course_lib, got {spec['function']!r}")
     return getattr(importlib.import_module(module_name), attribute)
+
+
+#: The lessons' own normalize functions, kept when their frozen copies replace their entries.
+_LESSON_NORMALIZE: dict[str, Any] = {}
+
+
+def _lesson_normalize(exercise_id: str, module_name: str) -> Any:
+    if not module_name.startswith("course_lib.grading.exercises."):
+        raise ValueError(f"normalize must come from a lesson's exercise module, got {module_name!r}")
+    importlib.import_module(module_name)
+    current = _REGISTRY.get(exercise_id)
+    if current is not None and not is_released_copy(current):
+        _LESSON_NORMALIZE[exercise_id] = current.normalize
+    return _LESSON_NORMALIZE[exercise_id]
 
 
 def thaw_exercise(spec: dict[str, Any]) -> Exercise:
@@ -528,14 +554,18 @@ def thaw_exercise(spec: dict[str, Any]) -> Exercise:
         hint=str(spec.get("hint", "")),
         points=int(spec["points"]),
         reveal_expected=bool(spec["reveal_expected"]),
-        normalize=_thaw_normalize(spec.get("normalize")),
+        normalize=_thaw_normalize(spec.get("normalize"), ident),
         returns=spec.get("returns"),
     )
 
 
-def selfcheck_data(exercises: Iterable[Exercise]) -> dict[str, Any]:
-    """The contents of a hand-out's ``selfcheck.json``."""
-    return {"format": SELFCHECK_FORMAT, "exercises": [freeze_exercise(exercise) for exercise in exercises]}
+def selfcheck_data(exercises: Iterable[Exercise], *, from_lesson_module: bool = False) -> dict[str, Any]:
+    """The contents of a hand-out's ``selfcheck.json`` (``from_lesson_module``: lessons' exercises
+    whose normalize stays in their stripped exercise module, see :func:`withheld_handout`)."""
+    return {
+        "format": SELFCHECK_FORMAT,
+        "exercises": [freeze_exercise(exercise, from_lesson_module=from_lesson_module) for exercise in exercises],
+    }
 
 
 _THAWED: dict[tuple[str, float], dict[str, dict]] = {}
@@ -566,7 +596,10 @@ def released_exercise(exercise_id: str) -> Exercise | None:
     return None
 
 
-def _from_file(path: Path, exercise_id: str) -> Exercise | None:
+_THAWED_EXERCISES: dict[tuple[tuple[str, float], str], Exercise] = {}
+
+
+def _from_file(path: Path, exercise_id: str, *, override: bool = False) -> Exercise | None:
     try:
         key = (str(path.resolve()), path.stat().st_mtime)
         if key not in _THAWED:
@@ -577,7 +610,16 @@ def _from_file(path: Path, exercise_id: str) -> Exercise | None:
     except (OSError, ValueError, KeyError, TypeError):
         return None
     spec = _THAWED[key].get(exercise_id)
-    return use_released(spec) if spec is not None else None
+    if spec is None:
+        return None
+    current = _REGISTRY.get(exercise_id)
+    if current is not None and not is_released_copy(current) and not override:
+        return current
+    if (key, exercise_id) not in _THAWED_EXERCISES:
+        _THAWED_EXERCISES[(key, exercise_id)] = thaw_exercise(spec)
+    exercise = _THAWED_EXERCISES[(key, exercise_id)]
+    _REGISTRY[exercise_id] = exercise
+    return exercise
 
 
 def use_released(spec: dict[str, Any]) -> Exercise:
@@ -653,7 +695,7 @@ def withheld_here(exercise_id: str) -> Exercise | None:
     path = Path(__file__).resolve().parent / SANDBOX_FILE
     if not path.is_file():
         return None
-    return _from_file(path, exercise_id)
+    return _from_file(path, exercise_id, override=True)
 
 
 class AnswerWithheld(RuntimeError):
@@ -679,7 +721,8 @@ def withheld_handout(destination: str | Path, lessons: Iterable[str]) -> Path:
     The copy is the grading sandbox's (:func:`course_lib.grading.integrity.withheld_course_lib`:
     each reference's body and the answer keys it reads are gone) with three changes: a withheld
     function raises :class:`AnswerWithheld` with a message for the student; the lessons' exercise
-    modules (hidden case generators, known mistakes' code) are left out; and the lessons'
+    modules keep only what their normalize functions need (hidden case generators, known
+    mistakes' code and case factories lose their bodies, :func:`_strip_module`); and the lessons'
     exercises are frozen in ``course_lib/grading/released_exercises.py``, so ``check()`` works
     (:func:`withheld_here`) and ``answer_or_reference`` asks for the answer instead of using
     the reference.
@@ -712,10 +755,63 @@ def withheld_handout(destination: str | Path, lessons: Iterable[str]) -> Path:
             raise AssignmentError(f"the hand-out's copy of {path.name} still calls the grader")
         path.write_text(text, encoding="utf-8")
     for number in numbers:
-        (target / "grading" / "exercises" / f"lesson{number}.py").unlink(missing_ok=True)
+        keep = {_normalize_root(exercise)[1] for exercise in exercises
+                if exercise.lesson == number and exercise.normalize is not None
+                and not isinstance(exercise.normalize, OneOf)
+                and _normalize_root(exercise)[0] == lesson(number).exercise_module}
+        _strip_module(target / "grading" / "exercises" / f"lesson{number}.py", keep)
     shutil.rmtree(target / "grading" / "exercises" / "__pycache__", ignore_errors=True)
-    _write_frozen_module(target / "grading" / SANDBOX_FILE, selfcheck_data(exercises)["exercises"])
+    data = selfcheck_data(exercises, from_lesson_module=True)
+    _write_frozen_module(target / "grading" / SANDBOX_FILE, data["exercises"])
     return target
+
+
+def _strip_module(path: Path, keep: set[str]) -> None:
+    """Leave in a lesson's exercise module only what its normalize functions need.
+
+    The functions and classes named in ``keep``, and the top-level ones they use, stay; every
+    other function (case generators, known mistakes, helpers) and method loses its body, which
+    raises :class:`AnswerWithheld` if called. Module-level statements stay, so the module still
+    imports (its entries register, and are replaced by the frozen ones).
+    """
+    import ast
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    top = {node.name: node for node in tree.body
+           if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    kept: set[str] = set()
+    todo = [name for name in keep if name in top]
+    while todo:
+        name = todo.pop()
+        if name in kept:
+            continue
+        kept.add(name)
+        todo += [node.id for node in ast.walk(top[name]) if isinstance(node, ast.Name) and node.id in top]
+    withheld = "__import__('course_lib.grading.assignments', fromlist=['AnswerWithheld']).AnswerWithheld"
+    stub = ast.parse(f"raise {withheld}('withheld in this hand-out')").body
+    # A function the module calls as it loads is a factory (of a known mistake, say): it still
+    # returns a function, one that refuses to run.
+    factory_stub = ast.parse(
+        "def withheld(*args, **kwargs):\n"
+        f"    raise {withheld}('withheld in this hand-out')\n"
+        "return withheld"
+    ).body
+    called = {
+        node.func.id
+        for statement in tree.body
+        if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        for node in ast.walk(statement)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in top
+    }
+    for name, node in top.items():
+        if name in kept:
+            continue
+        functions = [node] if not isinstance(node, ast.ClassDef) else [
+            item for item in node.body if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))
+        ]
+        for function in functions:
+            function.body = list(factory_stub if name in called else stub)
+    path.write_text(ast.unparse(ast.fix_missing_locations(tree)) + "\n", encoding="utf-8")
 
 
 def graders_problems(release: Any) -> list[str]:
