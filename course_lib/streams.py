@@ -452,18 +452,20 @@ class ADWIN(DriftDetector):
         buckets = np.empty((len(checks), 1 + sum(widths)))
         buckets[:, 0] = totals[at]
         n0 = np.empty((len(checks), sum(widths)))
+        present = np.empty((len(checks), sum(widths)), dtype=bool)
         column = 0
         for level in range(n_rows - 1, -1, -1):  # oldest buckets first, as river scans
             columns = widths[level]
             if not columns:
                 continue
             offsets = np.arange(columns)
-            present = offsets < counts[level][:, None]
+            here = present[:, column : column + columns]
+            np.less(offsets, counts[level][:, None], out=here)
             queue = queues[level]
             where = np.minimum(starts[level][:, None] + offsets, len(queue) - 1)
             # An absent bucket adds 0 to the running sums and 0 elements to W0.
-            buckets[:, 1 + column : 1 + column + columns] = np.where(present, queue[where], 0.0)
-            np.multiply(present, float(1 << level), out=n0[:, column : column + columns])
+            buckets[:, 1 + column : 1 + column + columns] = np.where(here, queue[where], 0.0)
+            np.multiply(here, float(1 << level), out=n0[:, column : column + columns])
             column += columns
         np.cumsum(n0, axis=1, out=n0)
         u1 = np.subtract.accumulate(buckets, axis=1)[:, 1:]
@@ -471,7 +473,7 @@ class ADWIN(DriftDetector):
         widths_column = checks.astype(np.float64)[:, None]
         n1 = widths_column - n0
         shortest = self.min_window_length
-        cuttable = (n0 >= shortest) & (n1 >= shortest) & (n0 > np.hstack((np.zeros((len(checks), 1)), n0[:, :-1])))
+        cuttable = present & (n0 >= shortest) & (n1 >= shortest)
         variances = squares[at] / checks
         delta_primes = np.log(2.0 * np.log(checks.astype(np.float64)) / self.delta) * (1.0 - 1e-9)
         offset = shortest - 1.0
