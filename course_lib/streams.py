@@ -138,6 +138,9 @@ class ADWIN(DriftDetector):
     where m = 1/(n0 - L + 1) + 1/(n1 - L + 1), L = ``min_window_length`` and
     d' = ln(2 ln(|W|) / delta). A change is reported when anything was dropped.
 
+    :meth:`update_many` takes a whole sequence at once, with exactly the results of calling
+    :meth:`update` on each element, several times faster (:func:`detect` uses it).
+
     Parameters
     ----------
     delta : float, default 0.002
