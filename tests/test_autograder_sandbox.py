@@ -63,6 +63,14 @@ def test_the_sandbox_option(monkeypatch, tmp_path, capsys):
             runner.sandbox_mode(Limits())
     with pytest.raises(runner.SandboxUnavailable, match="bubblewrap"):
         runner.sandbox_mode(Limits(sandbox="bwrap"))
+    # Installed but unable to make its namespaces (a kernel without unprivileged user namespaces,
+    # a container): found by trying once, and treated as missing.
+    monkeypatch.setattr(runner, "bwrap_program", lambda: "/bin/false")
+    monkeypatch.setattr(runner, "_bwrap_works", {})
+    assert not runner.bwrap_usable()
+    with pytest.raises(runner.SandboxUnavailable, match="namespaces"):
+        runner.sandbox_mode(Limits(sandbox="bwrap"))
+    monkeypatch.setattr(runner, "bwrap_program", lambda: None)
     write_course(tmp_path / "course")
     release = build_release(tmp_path / "course" / "notebooks" / "solutions")
     write_notebook(
@@ -391,7 +399,8 @@ def _with_value_exercise(notebook: dict) -> dict:
     result = json.loads(json.dumps(notebook))
     solution = f"shift_kind = None\n# BEGIN SOLUTION\nshift_kind = {shift_kind_answer()!r}\n# END SOLUTION\n"
     result["cells"] += [
-        {"cell_type": "markdown", "id": "ex3-text", "metadata": {}, "source": "### Exercise 01.shift_kind: which shift"},
+        {"cell_type": "markdown", "id": "ex3-text", "metadata": {},
+         "source": "### Exercise 01.shift_kind: which shift"},
         {"cell_type": "code", "id": "ex3", "metadata": {"course": {"exercise": "01.shift_kind"}}, "source": solution,
          "outputs": [], "execution_count": None},
         {"cell_type": "code", "id": "ex3-check", "metadata": {}, "source": 'check("01.shift_kind", shift_kind)',
@@ -405,8 +414,9 @@ def reference_batch(request, tmp_path_factory):
     if request.param == "bwrap":
         _needs_bwrap()
     base = tmp_path_factory.mktemp(f"reference-{request.param}")
-    write_notebook(base / "course" / "notebooks" / "solutions" / "01_synthetic.ipynb", _with_value_exercise(solution_notebook()))
-    release = build_release(base / "course" / "notebooks" / "solutions")
+    solutions = base / "course" / "notebooks" / "solutions"
+    write_notebook(solutions / "01_synthetic.ipynb", _with_value_exercise(solution_notebook()))
+    release = build_release(solutions)
     student = with_exercise(release.lessons["01"].notebook, "01.labelled_fraction", LABELLED_FRACTION_SOLUTION)
     for name, setup in REFERENCE_ATTACKS.items():
         source = setup + "def windowed_mean(values, window):\n" + USES_REFERENCE
@@ -417,7 +427,8 @@ def reference_batch(request, tmp_path_factory):
     oracle = with_exercise(oracle, "01.shift_kind", "import builtins\nshift_kind = builtins._stash['shift_kind']\n")
     write_notebook(base / "submissions" / "oracle.ipynb", oracle)
     cells = {cell.get("id"): index for index, cell in enumerate(student["cells"])}
-    forged = FORGED_CELL_EVENTS.replace("CHECK_CELL", str(cells["ex2-check"])).replace("EXERCISE_CELL", str(cells["ex2"]))
+    forged = FORGED_CELL_EVENTS.replace("CHECK_CELL", str(cells["ex2-check"]))
+    forged = forged.replace("EXERCISE_CELL", str(cells["ex2"]))
     write_notebook(base / "submissions" / "forged.ipynb", with_exercise(student, "01.labelled_fraction", forged))
     write_notebook(base / "submissions" / "honest.ipynb", _with_value_exercise(solution_notebook()))
     limits = Limits(exercise_seconds=30, submission_seconds=120, sandbox=request.param)

@@ -195,9 +195,8 @@ def env():
         if as_root:
             # The instructor owns the submissions, the results and their home: all of it is
             # writable by the grader's user, so only the sandbox keeps a submission out.
-            for folder in ("submissions", "canary", "home", "cwd"):
-                os.chown(base / folder, uid, uid)
-                os.chown(base / "canary" / "canary.txt", uid, uid)
+            for path in ("submissions", "canary", "canary/canary.txt", "home", "cwd"):
+                os.chown(base / path, uid, uid)
             from course_lib.grading import sandbox
 
             for path in (os.path.realpath(sys.executable), os.__file__):
@@ -235,7 +234,9 @@ def env():
                 launcher_env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(lib), "PYTHONDONTWRITEBYTECODE": "1"}
                 return subprocess.run(argv, env=launcher_env, capture_output=True, text=True, timeout=timeout)
             argv = [sys.executable, "-m", "course_lib.grading", *args]
-            return subprocess.run(argv, env=variables, cwd=base / "cwd", capture_output=True, text=True, timeout=timeout)
+            return subprocess.run(
+                argv, env=variables, cwd=base / "cwd", capture_output=True, text=True, timeout=timeout
+            )
 
         env["run"] = run
         yield env
@@ -311,16 +312,12 @@ def test_the_attack_fails_and_the_submission_is_graded(hostile_batch, student):
     assert _scores(row) == {"01.windowed_mean": (1.0, "passed"), "01.labelled_fraction": (1.0, "passed")}, row
 
 
-def test_killing_everything_it_sees_ends_only_its_own_exercise(hostile_batch):
+def test_killing_everything_it_sees_ends_only_its_own_exercise(hostile_batch, env):
     records = hostile_batch["records"]
-    assert set(records) == {"honest", *hostile_cells_names()}
+    assert set(records) == {"honest", *hostile_cells(env)}
     # Whatever it managed to kill was its own: the batch went on and the rest of it was graded.
     assert records["kills_everything"]["status"] == "graded"
     assert _scores(records["kills_everything"])["01.labelled_fraction"] == (1.0, "passed")
-
-
-def hostile_cells_names() -> list[str]:
-    return ["writes_outside", "reads_others", "kills_everything", "sees_processes", "keeps_capabilities"]
 
 
 def test_nothing_outside_results_changed(hostile_batch, env):

@@ -204,7 +204,11 @@ class WithheldCourseLib:
         set to None in the copy.
     kept : tuple of str
         References that are not plain module functions (classes, methods): left in the copy,
-        so their use is found only by :func:`reference_use`.
+        so their use is found only by :func:`reference_use`. None exists, and
+        ``tests/test_autograder_sandbox.py`` fails if one is registered: an instance's state
+        lives in the sandbox, so withholding a class would take a grader that holds every
+        instance and serves each method and attribute, or state shipped as plain data, which the
+        course's classes (detectors holding deques and random generators) do not have.
     """
 
     folder: str

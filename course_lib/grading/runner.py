@@ -267,15 +267,14 @@ _bwrap_works: dict[str, bool] = {}
 def bwrap_usable() -> bool:
     """Whether the bubblewrap sandbox can run here.
 
-    As root it needs only the ``bwrap`` program. An ordinary user's bubblewrap needs the kernel to
-    allow unprivileged user namespaces (some distributions switch them off): that is tried once,
-    with a sandbox like the grader's.
+    It needs the ``bwrap`` program and the right to make namespaces: an ordinary user's
+    bubblewrap needs the kernel to allow unprivileged user namespaces (some distributions switch
+    them off), and root may lack the capability in a container. That is tried once, with a
+    sandbox like the grader's.
     """
     program = bwrap_program()
     if program is None:
         return False
-    if os.geteuid() == 0:
-        return True
     if program not in _bwrap_works:
         argv = bwrap_command(program, []) + ["/bin/sh", "-c", "exit 0"]
         try:
@@ -308,8 +307,9 @@ def sandbox_mode(limits: Limits) -> str:
         return "bwrap"
     if limits.sandbox == "bwrap":
         raise SandboxUnavailable(
-            "the bubblewrap sandbox needs the bwrap program (apt-get install bubblewrap) and, for an"
-            " ordinary user, a kernel that allows unprivileged user namespaces"
+            "the bubblewrap sandbox needs the bwrap program (apt-get install bubblewrap) and the right"
+            " to make namespaces (for an ordinary user, a kernel that allows unprivileged user"
+            " namespaces; in a container, root with CAP_SYS_ADMIN)"
         )
     if os.geteuid() == 0:
         return "fallback"
