@@ -304,7 +304,7 @@ def test_a_normalize_of_the_instructors_own_is_refused_at_release():
         id="19.word", title="t", kind="value", reference="test_assignments:_word", public_cases=lambda: [Case("w")],
         normalize=lambda answer: str(answer).strip(),
     )
-    with pytest.raises(AssignmentError, match="normalize .* lives in your course folder"):
+    with pytest.raises(AssignmentError, match="normalize .* is code of your course folder, which students do not get"):
         freeze_exercise(exercise)
 
 
