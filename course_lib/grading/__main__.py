@@ -261,7 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
     release.add_argument(
         "--answers-withheld",
         action="store_true",
-        help="for the course's lessons: a hand-out whose course_lib wheel lacks the lessons' answers",
+        help="for the course's lessons: a hand-out whose course_lib wheel lacks the lessons' answers "
+        "(an instructor's assignments never ship theirs)",
     )
     release.set_defaults(run=_release)
 

@@ -451,11 +451,12 @@ def build_wheel(destination: str | Path, package: str | Path | None = None) -> P
                     shutil.copy(source / name, tree / name)
             shutil.copytree(package, tree / "course_lib", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         wheels = Path(tmp) / "wheels"
-        done = subprocess.run(
-            [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-             "--wheel-dir", str(wheels), str(tree)],
-            capture_output=True, text=True, check=False,
-        )
+        command = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(wheels), str(tree)]
+        # Offline with the environment's setuptools first; an environment without setuptools (a
+        # Python 3.12+ venv) lets pip fetch the build backend.
+        done = subprocess.run([*command, "--no-build-isolation"], capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            done = subprocess.run(command, capture_output=True, text=True, check=False)
         built = sorted(wheels.glob("course_lib-*-py3-none-any.whl"))
         if done.returncode != 0 or len(built) != 1:
             raise ValueError(f"building the course_lib wheel failed: {done.stderr.strip()[-500:] or 'no wheel'}")
