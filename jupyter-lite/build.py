@@ -754,7 +754,7 @@ def serve(output: Path, port: int) -> None:
     with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
         url = f"http://127.0.0.1:{server.server_address[1]}/"
         print(f"Serving {output} at {url}", flush=True)
-        print(f"Open {url}lab/index.html (Ctrl+C stops the server)", flush=True)
+        print(f"Open {url} (it opens the course's welcome page; Ctrl+C stops the server)", flush=True)
         try:
             server.serve_forever()
         except KeyboardInterrupt:

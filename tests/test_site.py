@@ -12,6 +12,16 @@ their CDN addresses and are not loaded here.
 - ``test_course_lib_runs_on_the_kernels_python``: real Pyodide (Python 3.14) under Node, no
   browser: every course_lib source compiles, the modules a lesson needs import, the exercise
   ids and the doctests that need no numpy agree with CPython here.
+- Site checks (no browser): the title is the README's; the storage name is JupyterLite's
+  default (stable, with the site's path); the welcome page maps every lesson with its time and
+  its as-released copy; served lessons equal the student notebooks but for the kernel metadata,
+  which is what the Pyodide kernel reports; the Pages workflow uses the current action majors.
+- ``test_site_opens_on_the_welcome_page``: the site's address opens the welcome page rendered,
+  the file browser shows whole names and offers Download, the course map's links open lessons.
+- ``test_saved_work_survives_an_update``: two courses on one host; a student edits and saves two
+  lessons and opens a third; the course is rebuilt with two lessons changed; after a reload the
+  edits are there under their names, the new version of an edited lesson is under
+  ``releases/``, the unedited lesson shows its new text, and the other course sees none of it.
 - ``test_lab_lists_and_renders_every_lesson``: a real Chromium opens the lab, the file browser
   lists every lesson in course order, and each lesson opens with its title and first markdown
   cells rendered; no request fails.
