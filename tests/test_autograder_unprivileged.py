@@ -369,6 +369,7 @@ def test_without_bubblewrap_auto_refuses_and_fallback_must_be_asked_for(env, hos
     assert not (results / "gradebook.json").exists()
     asked = _grade(env, submissions, results, "--sandbox", "fallback", path=no_bwrap)
     assert asked.returncode == 0, (asked.stdout, asked.stderr)
+    assert "submissions run with your rights" in asked.stderr  # said, when asked for
     records, gradebook = _records(results)
     assert gradebook["isolation"]["mode"] == "fallback"
     assert _scores(records["honest"]) == {"01.windowed_mean": (1.0, "passed"), "01.labelled_fraction": (1.0, "passed")}

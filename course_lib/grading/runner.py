@@ -300,7 +300,21 @@ def sandbox_mode(limits: Limits) -> str:
     ------
     SandboxUnavailable
         If bubblewrap is asked for and cannot be used, or "auto" finds nothing safe.
+
+    Warns
+    -----
+    RuntimeWarning
+        When an ordinary user asks for the fallback: it says what that means.
     """
+    if limits.isolate and limits.sandbox == "fallback" and os.geteuid() != 0:
+        import warnings
+
+        warnings.warn(
+            "grading as an ordinary user without bubblewrap: submissions run with your rights and"
+            " can read and change your files (--sandbox fallback was asked for)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     if not limits.isolate or limits.sandbox == "fallback":
         return "fallback"
     if bwrap_usable():
