@@ -682,3 +682,30 @@ def test_every_lesson_can_be_handed_out_with_its_answers_withheld(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert sorted(done.stdout.split()) == sorted([*values, *["passed"] * len(values)])
+
+
+def test_grading_in_the_fallback_sandbox_gives_the_same_grade(released, tmp_path):
+    """Root's fallback sandbox (no bubblewrap) mounts the same course_lib copy, frozen specs included."""
+    if os.geteuid() != 0:
+        pytest.skip("the fallback sandbox shows the grader's course_lib copy only when run as root")
+    submissions = tmp_path / "submissions"
+    write_notebook(_notebook_with(read_notebook(released / "students" / NOTEBOOK), PARTIAL), submissions / "bob.ipynb")
+    results = tmp_path / "results"
+    argv = ["grade", str(submissions), "--assignments", str(FIXTURE), "--release", str(released), "--out", str(results),
+            "--seed", "5", "--sandbox", "fallback"]
+    assert main(argv) == 0
+    with open(results / "gradebook.csv", newline="", encoding="utf-8") as handle:
+        (row,) = csv.DictReader(handle)
+    assert (row["11.windowed_median"], row["11.alarm_policy"], row["total"]) == ("1", "0", "1")
+
+
+def test_the_sandbox_sees_exactly_the_release_being_graded(released):
+    from course_lib.grading.assignments import share_with_sandbox
+    from course_lib.grading.release import Release
+
+    path = share_with_sandbox(read_release(released))
+    assert path is not None and "11.windowed_median" in path.read_text(encoding="utf-8")
+    # Nothing of the instructor's code is in the course_lib the sandbox sees: data only.
+    assert find_leaks(path.parent.parent, load_course(FIXTURE).exercises()) == []
+    # A release of the lessons next: the assignment's specs are gone from the sandbox's course_lib.
+    assert share_with_sandbox(Release({})) is None and not path.exists()
