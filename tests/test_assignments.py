@@ -1,8 +1,8 @@
 """Instructors' own assignments: authored in a course folder, released without their answers,
 self-checked from the release's frozen data, graded as lessons are.
 
-The sample course is ``examples/my-course``, outside pytest's test paths (nbval would run its
-notebook, and the doctest collector would import its module): assignment 11, with
+The sample course is ``tests/fixtures/my-course`` (its ``conftest.py`` keeps pytest from
+collecting its notebook and module): assignment 11, with
 ``11.windowed_median`` (a variant of the course's ``01.windowed_mean``) and ``11.alarm_policy``
 (a decision, answered with a word). Its references live in its ``exercises.py`` only.
 """
@@ -46,7 +46,7 @@ from course_lib.grading.release import build_assignments_release, read_release, 
 from course_lib.grading.selfcheck import AnswerNeeded, answer_or_reference
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURE = ROOT / "examples" / "my-course"
+FIXTURE = ROOT / "tests" / "fixtures" / "my-course"
 NOTEBOOK = "11_windows_and_alarms.ipynb"
 MODULE_TAIL = (FIXTURE / "exercises.py").read_text(encoding="utf-8")
 
