@@ -38,7 +38,7 @@ $(STAMP): pyproject.toml
 
 # Students see the lessons only: the solution sources are hidden from the file browser (course
 # authors use `make author`, which shows them).
-HIDE_SOLUTIONS := --ContentsManager.hide_globs='["__pycache__", "*.pyc", ".ipynb_checkpoints", "solutions"]'
+HIDE_SOLUTIONS := --ContentsManager.hide_globs='["__pycache__", "*.pyc", ".ipynb_checkpoints", "solutions", "AUTHORING.md"]'
 
 lab: $(STAMP)
 	$(PY) -m jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks $(HIDE_SOLUTIONS) $(LAB_BROWSER) $(LAB_ROOT) $(LAB_ARGS)

@@ -50,6 +50,7 @@ def test_make_lab_serves_the_student_notebooks():
         expected = {path.name for path in (ROOT / "notebooks").glob("*.ipynb")}
         assert expected and expected <= names
         assert "solutions" not in names, "students must see the lessons only (course authors use make author)"
+        assert "AUTHORING.md" not in names, "the authors' guide is for course authors (make author)"
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         output, _ = process.communicate(timeout=30)
