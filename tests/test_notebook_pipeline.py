@@ -109,6 +109,19 @@ def test_no_student_notebook_contains_solution_code():
         assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text, path.name
 
 
+@pytest.mark.parametrize("path", SOURCES, ids=SOURCE_IDS)
+def test_every_lesson_opens_and_closes_the_same_way(path):
+    # AUTHORING.md: goals, time, what to know first and how it is graded at the top; Summary,
+    # Common misconceptions and References as the last three cells.
+    cells = read_notebook(path)["cells"]
+    opening = cell_source(cells[0])
+    for part in ("**Time**: about", "**Before you start**", "**How it is graded**"):
+        assert part in opening, f"{path.name}: the first cell must say {part}"
+    assert "only the exercise cells are graded" in opening, f"{path.name}: say that only exercise cells are graded"
+    closing = [cell_source(cell).split("\n", 1)[0] for cell in cells if cell["cell_type"] == "markdown"][-3:]
+    assert closing == ["## Summary", "## Common misconceptions", "## References"], path.name
+
+
 def test_every_student_notebook_has_a_source():
     sources = {path.name for path in SOURCES}
     students = {path.name for path in (ROOT / "notebooks").glob("*.ipynb")}

@@ -11,6 +11,7 @@ import tomllib
 import yaml
 
 from conftest import ROOT
+from course_lib.grading.notebooks import read_notebook
 
 HEAVY = ("numpy", "scipy", "pandas", "matplotlib", "seaborn", "sklearn")
 
@@ -121,3 +122,8 @@ def test_readme_course_map_lists_every_lesson_in_order():
             assert f"(notebooks/{lesson.notebook})" in row, f"link lesson {lesson.number} to its notebook"
         for module in lesson.modules:
             assert f"`{module}`" in row
+        # The map's time is the lesson's own **Time** line (the site's welcome page reads it too).
+        first_cell = "".join(read_notebook(ROOT / "notebooks" / lesson.notebook)["cells"][0]["source"])
+        minutes = re.search(r"\*\*Time\*\*: about (\d+) min", first_cell)
+        assert minutes, f"lesson {lesson.number}'s first cell must say **Time**: about N minutes"
+        assert f"about {minutes[1]} min" in row, f"README map: lesson {lesson.number} takes about {minutes[1]} min"
