@@ -611,16 +611,24 @@ def histogram_quantile(q: float, upper_bounds: Sequence[float], cumulative_count
 # Alert rules and their promtool unit tests
 # =============================================================================================
 
-_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+# Prometheus' own units and order (model.ParseDuration): y = 365d, w = 7d, d = 24h.
+_DURATION_UNITS = (("y", 365 * 86400), ("w", 7 * 86400), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
+_DURATION = re.compile("^" + "".join(rf"(?:(\d+){unit}(?!s))?" if unit == "m" else rf"(?:(\d+){unit})?" for unit, _ in _DURATION_UNITS) + "$")
 
 
 def duration_seconds(duration: str) -> int:
-    """Seconds in a Prometheus duration such as ``"10m"``, ``"1h30m"`` or ``"90s"``.
+    """Seconds in a Prometheus duration such as ``"10m"``, ``"1h30m"``, ``"90s"`` or ``"7d"``.
+
+    The units are Prometheus' own, largest first: ``y`` (365 days), ``w``, ``d``, ``h``, ``m``,
+    ``s``; ``"0"`` alone is zero. Durations below a second (``ms``) are refused: every duration
+    here counts whole seconds.
 
     Examples
     --------
     >>> duration_seconds("10m"), duration_seconds("1h30m"), duration_seconds("0s")
     (600, 5400, 0)
+    >>> duration_seconds("1w2d"), duration_seconds("1y")
+    (777600, 31536000)
     >>> duration_seconds("10 minutes")
     Traceback (most recent call last):
     ...
@@ -628,11 +636,15 @@ def duration_seconds(duration: str) -> int:
     """
     if not isinstance(duration, str):
         raise TypeError(f"duration must be a string such as '5m'; got {type(duration).__name__} {duration!r}")
-    match = _DURATION.match(duration.strip())
-    if not duration.strip() or match is None:
+    text = duration.strip()
+    if text == "0":
+        return 0
+    if text.endswith("ms"):
+        raise ValueError(f"duration must be whole seconds: milliseconds ('ms') are not supported; got {duration!r}")
+    match = _DURATION.match(text)
+    if not text or match is None:
         raise ValueError(f"duration must be a Prometheus duration such as '5m', '90s' or '1h30m'; got {duration!r}")
-    hours, minutes, seconds = (int(part or 0) for part in match.groups())
-    return hours * 3600 + minutes * 60 + seconds
+    return sum(int(part or 0) * seconds for part, (_, seconds) in zip(match.groups(), _DURATION_UNITS))
 
 
 def _format_duration(seconds: int) -> str:

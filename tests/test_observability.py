@@ -263,7 +263,11 @@ def test_thresholds_change_the_rules_and_are_checked():
 
 def test_duration_seconds():
     assert [obs.duration_seconds(d) for d in ("30s", "5m", "2h", "1h30m")] == [30, 300, 7200, 5400]
-    for bad in ("", "5", "5 m", "m5", "1d"):
+    # Prometheus' larger units (promtool accepts them too: tests/test_prometheus_real.py).
+    assert [obs.duration_seconds(d) for d in ("1d", "2w", "1y", "1d12h", "0")] == [86400, 1209600, 31536000, 129600, 0]
+    with pytest.raises(ValueError, match="milliseconds"):
+        obs.duration_seconds("500ms")
+    for bad in ("", "5", "5 m", "m5", "1h1d", "1.5h", "1m1m"):
         with pytest.raises(ValueError, match="duration"):
             obs.duration_seconds(bad)
     with pytest.raises(TypeError, match="duration"):

@@ -91,6 +91,22 @@ def test_promtool_rejects_a_wrong_rule(tmp_path, alert, changes, why):
     assert alert in result.stdout + result.stderr
 
 
+@pytest.mark.parametrize(
+    "duration", ["30s", "5m", "1h30m", "1d", "2w", "1y", "1d12h", "0", "5", "5 m", "m5", "1h1d", "1.5h", "1m1m"]
+)
+def test_durations_accepted_as_promtool_accepts_them(tmp_path, duration):
+    # A rule's `for:` is parsed by Prometheus' own duration parser, so promtool is the judge.
+    rule = {"groups": [{"name": "g", "rules": [{"alert": "A", "expr": "up == 0", "for": duration}]}]}
+    (tmp_path / "rules.yml").write_text(yaml.safe_dump(rule))
+    promtool_accepts = _promtool("check", "rules", str(tmp_path / "rules.yml")).returncode == 0
+    try:
+        obs.duration_seconds(duration)
+        ours = True
+    except ValueError:
+        ours = False
+    assert ours == promtool_accepts, f"{duration!r}: promtool {'accepts' if promtool_accepts else 'rejects'} it"
+
+
 def test_promtool_rejects_a_rule_that_does_not_parse(tmp_path):
     _write_pack(tmp_path, _mutated_rules("ModelAccuracyLow", expr="model_accuracy <"))
     result = _promtool("check", "rules", "alert_rules.yml", cwd=tmp_path)
