@@ -213,6 +213,9 @@ def test_unicode_variants_are_kept_apart_and_flagged(batch):
     assert composed.folder == batch["nfc"] and decomposed.folder == batch["nfc"] + "~2"
     assert "folder renamed" in decomposed.flags
     assert any("Unicode normalisation" in note for note in decomposed.notes)
+    # The note is handed back to the student: it must not name the other student's id.
+    assert not any(batch["nfc"] + "'" in note for note in decomposed.notes)
+    assert not any("'x_y'" in note for note in _one(batch, "x:y").notes)
 
 
 def test_symlinks_are_listed_as_skipped(batch):

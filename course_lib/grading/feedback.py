@@ -80,7 +80,8 @@ def assign_folders(students: Iterable[str]) -> dict[str, Folder]:
 
     Ids that map to the same name (``x:y`` and ``x_y``; ``Zoë`` composed and decomposed; ``Bob``
     and ``bob`` on a case-insensitive disk) get ``name~2``, ``name~3``... in sorted order of
-    the ids, and a note saying which id they collided with.
+    the ids, and a note saying where their results are (without naming the other student: the
+    note is part of the feedback handed back).
 
     Examples
     --------
@@ -88,7 +89,7 @@ def assign_folders(students: Iterable[str]) -> dict[str, Folder]:
     >>> folders["x_y"].name, folders["x:y"].name
     ('x_y', 'x_y~2')
     >>> folders["x:y"].note
-    "its folder name x_y is also the one of student 'x_y'; its results are in x_y~2"
+    "its folder name x_y is also another student's; its results are in x_y~2"
     """
     taken: dict[str, str] = {}
     folders = {}
@@ -103,12 +104,13 @@ def assign_folders(students: Iterable[str]) -> dict[str, Folder]:
         if number > 1:
             first = taken[base.casefold()]
             why = (
-                "differs from it only in its Unicode normalisation"
+                "differ only in their Unicode normalisation"
                 if unicodedata.normalize("NFC", first) == unicodedata.normalize("NFC", student)
                 else None
             )
-            note = f"its folder name {base} is also the one of student {first!r}" + (
-                f" (the id {why})" if why else ""
+            # The note reaches this student's feedback: it must not name the other student.
+            note = f"its folder name {base} is also another student's" + (
+                f" (the two ids {why})" if why else ""
             ) + f"; its results are in {name}"
         taken[name.casefold()] = student
         folders[student] = Folder(name, note)
