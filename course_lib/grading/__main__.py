@@ -307,7 +307,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--sandbox",
         choices=("auto", "bwrap", "fallback"),
         default="auto",
-        help="bwrap: bubblewrap (root; fails if missing); fallback: without it; auto (default): bwrap when possible",
+        help=(
+            "bwrap: bubblewrap (fails if it cannot run); fallback: without it (as an ordinary user: limits "
+            "only); auto (default): bwrap where it runs, else the fallback as root, else an error"
+        ),
     )
     grading.add_argument(
         "--roster",
