@@ -709,3 +709,27 @@ def test_the_sandbox_sees_exactly_the_release_being_graded(released):
     assert find_leaks(path.parent.parent, load_course(FIXTURE).exercises()) == []
     # A release of the lessons next: the assignment's specs are gone from the sandbox's course_lib.
     assert share_with_sandbox(Release({})) is None and not path.exists()
+
+
+def test_the_module_imported_under_another_name_first_is_loaded_all_the_same():
+    """pytest's doctest collector imports tests/fixtures/my-course/exercises.py as ``exercises``
+    before the tests load the course: its registrations give way to the course's."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("exercises_seen_by_a_collector", FIXTURE / "exercises.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    try:
+        from course_lib.grading import registry
+
+        for ident in ("11.windowed_median", "11.alarm_policy"):
+            registry._REGISTRY.pop(ident, None)
+        spec.loader.exec_module(module)
+        assert get_exercise("11.alarm_policy").reference == "exercises_seen_by_a_collector:alarm_policy"
+        from course_lib.grading import assignments
+
+        assignments._LOADED.clear()
+        course = load_course(FIXTURE)
+        assert get_exercise("11.alarm_policy").reference == f"{course.module_name}:alarm_policy"
+    finally:
+        sys.modules.pop(spec.name, None)
