@@ -168,8 +168,8 @@ def test_release_with_the_wheel_is_a_complete_handout(tmp_path):
             r"'02.alarm_policy': 02 is a lesson of the course",
         ),
         (
-            MODULE_TAIL.replace('reference=f"{__name__}:alarm_policy"', 'reference="exercises:alarm_policy"'),
-            r"its reference 'exercises:alarm_policy' cannot be found",
+            MODULE_TAIL.replace('reference=f"{__name__}:alarm_policy"', 'reference="my_solutions:alarm_policy"'),
+            r"its reference 'my_solutions:alarm_policy' cannot be found",
         ),
     ],
     ids=["syntax error", "error while loading", "no exercise", "a lesson's number", "reference not found"],
