@@ -148,7 +148,7 @@ def test_release_with_the_wheel_is_a_complete_handout(tmp_path):
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
     assert "course_lib/grading/assignments.py" in names and not any("my-course" in name for name in names)
-    assert f"pip install {wheel.name}" in (students / "README.md").read_text(encoding="utf-8")
+    assert f'pip install "{wheel.name}[observability]"' in (students / "README.md").read_text(encoding="utf-8")
     assert not list((tmp_path / "release").glob("*.whl"))  # built for the copy, kept only in students/
     assert find_leaks(tmp_path / "release", load_course(FIXTURE).exercises()) == []
 

@@ -88,7 +88,12 @@ def test_students_readme_says_how_to_open_the_notebooks(tmp_path):
     assert students / wheel.name in written and (students / wheel.name).read_bytes() == wheel.read_bytes()
     readme = (students / "README.md").read_text(encoding="utf-8")
     assert "https://example.org/course/" in readme
-    assert f"pip install {wheel.name} jupyterlab" in readme
+    assert f'pip install "{wheel.name}[observability]" jupyterlab' in readme
+    # The extra named there is one the package declares (lessons 06 and 07 need its packages).
+    import tomllib
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    assert "observability" in pyproject["project"]["optional-dependencies"]
     assert "`01_synthetic.ipynb`" in readme and "Only the exercise cells" in readme
     # Nothing for the instructor in the students' folder.
     assert not list(students.rglob("manifest.json"))

@@ -481,14 +481,16 @@ def student_readme(release: Release, *, wheel: str | None, site: str | None) -> 
             "",
         ]
     # Without an included wheel, the one the instructor hands out (course_lib is not on PyPI).
-    wheel_name = wheel or "course_lib-<version>-py3-none-any.whl  # the wheel your instructor gives you"
     lines += [
         f"**On your computer** (Python 3.11 or newer), in this folder:",
         "",
         "```bash",
         "python -m venv .venv",
         "source .venv/bin/activate            # Windows: .venv\\Scripts\\activate",
-        f"pip install {wheel_name} jupyterlab" if wheel else f"pip install jupyterlab {wheel_name}",
+        # The extra brings what lessons 06 and 07 import (prometheus-client, OpenTelemetry, ...).
+        f'pip install "{wheel}[observability]" jupyterlab'
+        if wheel
+        else f'pip install jupyterlab "course_lib-<version>-py3-none-any.whl[observability]"  # the wheel your instructor gives you',
         "jupyter lab",
         "```",
         "",
