@@ -496,6 +496,7 @@ def test_a_correct_a_partial_and_an_empty_submission_are_graded(graded):
 
 def test_feedback_of_an_assignment_matches_the_notebooks_check(graded):
     feedback = (graded / "students" / "bob" / "11" / "feedback.md").read_text(encoding="utf-8")
+    assert feedback.startswith("# Feedback for bob · Assignment 11")  # not a "Lesson 11"
     assert "11.alarm_policy" in feedback and "'page' is not the right answer" in feedback
     assert "waking someone up" in feedback and "ticket" not in feedback.lower()
     assert "all 5 hidden cases pass" in feedback

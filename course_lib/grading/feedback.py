@@ -207,9 +207,18 @@ def _score_line(record: Any) -> str:
     return f"Score: {_points(record.score)} / {_points(record.max_score)}"
 
 
+def feedback_title(record: Any) -> str:
+    """``Lesson 02 · Drift statistics...`` for a course lesson, ``Assignment 11 · ...`` for an
+    instructor's own (numbers no lesson uses)."""
+    from course_lib.lessons import LESSONS
+
+    kind = "Lesson" if any(item.number == record.lesson for item in LESSONS) else "Assignment"
+    return f"{kind} {record.lesson}" + (f" · {record.lesson_title}" if record.lesson_title else "")
+
+
 def render_markdown(record: Any) -> str:
     """Feedback for one student and lesson, in Markdown."""
-    title = f"Lesson {record.lesson}" + (f" · {record.lesson_title}" if record.lesson_title else "")
+    title = feedback_title(record)
     lines = [
         f"# Feedback for {record.student} · {title}",
         "",
@@ -255,7 +264,7 @@ table { border-collapse: collapse; } td, th { border: 1px solid #ccc; padding: .
 def render_html(record: Any) -> str:
     """Feedback for one student and lesson, as a standalone HTML page."""
     e = html.escape
-    title = f"Lesson {record.lesson}" + (f" · {record.lesson_title}" if record.lesson_title else "")
+    title = feedback_title(record)
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
