@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from course_lib.datasets import WEATHER_FEATURES
 from course_lib.grading.registry import Case, Exercise, Mistake, OneOf, register
 
 # ---------------------------------------------------------------------------------------------
@@ -263,16 +264,8 @@ register(
 # 07.drifted_features: the inputs the incident report should name (a judgement)
 # ---------------------------------------------------------------------------------------------
 
-FEATURES = (
-    "temperature",
-    "dew_point",
-    "sea_level_pressure",
-    "visibility",
-    "average_wind_speed",
-    "max_sustained_wind_speed",
-    "minimum_temperature",
-    "maximum_temperature",
-)
+# The data's own list (course_lib.datasets imports only the standard library at module level).
+FEATURES = WEATHER_FEATURES
 
 #: The day of the incident (the first day of the new regime) and the drift job of the lesson:
 #: every 28 days, the last 364 days against the training days 0-6999. Public names on purpose:
