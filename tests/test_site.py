@@ -467,6 +467,80 @@ def test_pages_workflow_publishes_what_make_site_builds():
     assert any(step.get("uses", "").startswith("actions/deploy-pages") for step in deploy["steps"])
 
 
+def test_pages_workflow_publishes_only_what_passed_the_tests_and_the_browser_run():
+    """Deploy waits for `make test` and for the ONLINE=1 run of every lesson in the browser."""
+    import shlex
+
+    import yaml
+
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "pages.yml").read_text())
+    jobs = workflow["jobs"]
+
+    def needs(name: str) -> list[str]:
+        value = jobs[name].get("needs", [])
+        return [value] if isinstance(value, str) else list(value)
+
+    def upstream(name: str) -> set[str]:
+        found, pending = set(), needs(name)
+        while pending:
+            job = pending.pop()
+            assert job in jobs, f"{name} needs {job!r}, which is not a job of the workflow"
+            if job not in found:
+                found.add(job)
+                pending.extend(needs(job))
+        return found
+
+    def runs(name: str) -> list[str]:
+        return [step["run"] for step in jobs[name]["steps"] if "run" in step]
+
+    for name in ("build", "deploy"):
+        assert {"test", "online"} <= upstream(name), f"{name} must wait for the test and online jobs"
+    for name in ("test", "online"):
+        assert not jobs[name].get("continue-on-error") and not any(
+            step.get("continue-on-error") for step in jobs[name]["steps"]
+        ), f"with continue-on-error, a failing {name} job would not stop the deployment"
+
+    # The test job runs `make test`, itself or through .ci/run (whose last command it is).
+    test_commands = "\n".join(runs("test"))
+    ci_run = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
+    ci_run = [line for line in ci_run if line and not line.startswith("#")]
+    assert re.search(r"^\s*make test\s*$", test_commands, re.M) or (
+        re.search(r"^\s*(bash\s+)?\.ci/run\s*$", test_commands, re.M) and ci_run[-1] == "make test"
+    ), f"the test job does not run `make test`: {test_commands!r}"
+
+    # The online job sets ONLINE=1 and runs the browser test over every lesson, in the venv.
+    online_steps = [step for step in jobs["online"]["steps"] if "every_lesson_runs_in_the_browser" in step.get("run", "")]
+    assert len(online_steps) == 1, "the online job must run test_every_lesson_runs_in_the_browser once"
+    step = online_steps[0]
+    words = shlex.split(step["run"])
+    env = {**workflow.get("env", {}), **jobs["online"].get("env", {}), **step.get("env", {})}
+    first = next(i for i, word in enumerate(words) if not re.match(r"[A-Za-z_]\w*=", word))
+    env.update(word.split("=", 1) for word in words[:first])
+    assert env.get("ONLINE") == "1", "without ONLINE=1 the browser test skips and proves nothing"
+    command = words[first:]
+    assert command[:4] == [".venv/bin/python", "-m", "pytest", "tests/test_site.py"], command
+    assert command[command.index("-k") + 1] == "every_lesson_runs_in_the_browser", command
+    assert "test_every_lesson_runs_in_the_browser" in globals(), "the workflow selects a test that is gone"
+    earlier = runs("online")[: runs("online").index(step["run"])]
+    assert any(re.search(r"^\s*make setup\s*$", run, re.M) for run in earlier), "the venv is made by make setup"
+
+    # Pull requests are tested too; only a push (or manual run) on main publishes.
+    triggers = workflow.get("on", workflow.get(True))  # PyYAML reads the key `on` as True
+    assert "pull_request" in triggers, "pull requests must be tested too"
+    assert triggers["push"]["branches"] == ["main"]
+    for name in ("test", "online"):
+        assert "if" not in jobs[name], f"the {name} job must run on every event"
+    for name in ("build", "deploy"):
+        condition = jobs[name].get("if", "")
+        assert "github.event_name != 'pull_request'" in condition and "github.ref == 'refs/heads/main'" in condition, (
+            f"{name} must run only for main, never for a pull request: if: {condition!r}"
+        )
+
+    # Every lesson is in the browser run: the student notebook of each lesson exists.
+    missing = [item.notebook for item in LESSONS if not (ROOT / "notebooks" / item.notebook).is_file()]
+    assert not missing, f"lessons the online job would not run: {missing} (run `make student`)"
+
+
 def test_build_without_lessons_says_what_to_run(tmp_path):
     (tmp_path / "notebooks").mkdir()
     with pytest.raises(builder.BuildError, match="make student"):
