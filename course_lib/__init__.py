@@ -16,6 +16,9 @@ lesson    module                          what it holds
 all       :mod:`course_lib.grading`       exercise registry, self-check and autograder
 ========  ==============================  =====================================
 
+``course_lib.progress()`` shows which exercises of which lesson pass, fail or are not attempted
+yet (see :mod:`course_lib.grading.progress`).
+
 ``import course_lib`` is deliberately light: submodules are imported on first attribute access,
 so the browser (Pyodide) pays for numpy, scipy or pandas only when a lesson needs them.
 
@@ -48,7 +51,12 @@ _SUBMODULES = (
     "lessons",
 )
 
-__all__ = ["__version__", *_SUBMODULES]
+# Functions loaded the same way, from the module that holds them. progress() lives in
+# course_lib.grading.progress, not course_lib.progress: a submodule of that name would replace
+# the function with the module as soon as anything imported it.
+_FUNCTIONS = {"progress": "course_lib.grading.progress"}
+
+__all__ = ["__version__", *_SUBMODULES, *_FUNCTIONS]
 
 
 def __getattr__(name: str):
@@ -56,6 +64,10 @@ def __getattr__(name: str):
         module = importlib.import_module(f"{__name__}.{name}")
         globals()[name] = module
         return module
+    if name in _FUNCTIONS:
+        function = getattr(importlib.import_module(_FUNCTIONS[name]), name)
+        globals()[name] = function
+        return function
     raise AttributeError(f"module 'course_lib' has no attribute {name!r}")
 
 

@@ -348,6 +348,10 @@ def check(exercise_id: str, answer: Any, *, quiet: bool = False) -> CheckResult:
             warning = ungraded_names_warning(exercise_id, answer)
             if warning:
                 print(warning)
+    # For course_lib.progress(): saved beside the notebook; a failure to save only warns.
+    from course_lib.grading.progress import remember
+
+    remember(result)
     return result
 
 
