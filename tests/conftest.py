@@ -50,3 +50,8 @@ def require_root(what: str) -> None:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return ROOT
+
+
+# The sample instructor course is data for the assignment and Gradescope tests, not a test suite:
+# nbval would run its notebook, and the doctest collector would import its exercises.py.
+collect_ignore_glob = ["fixtures/*"]
