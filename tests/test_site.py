@@ -461,7 +461,9 @@ def test_pages_workflow_publishes_what_make_site_builds():
     assert "jupyter-lite/build.py --output _site" in commands
     upload = next(step for step in steps if step.get("uses", "").startswith("actions/upload-pages-artifact"))
     assert upload["with"]["path"] == "_site"
-    assert workflow["permissions"]["pages"] == "write"
+    # Only the deploy job may write to Pages; every other job (pull requests') reads only.
+    assert workflow["permissions"] == {"contents": "read"}
+    assert workflow["jobs"]["deploy"]["permissions"] == {"pages": "write", "id-token": "write"}
     deploy = workflow["jobs"]["deploy"]
     assert deploy["needs"] == "build"
     assert any(step.get("uses", "").startswith("actions/deploy-pages") for step in deploy["steps"])
