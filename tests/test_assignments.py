@@ -436,8 +436,18 @@ def test_self_check_in_the_released_notebook(released):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     student = read_notebook(released / "students" / NOTEBOOK)
+    # judy's mistake in an assignment: the exercise calls a helper from a cell of the student's own.
+    own_helper = _notebook_with(
+        student, {"11.windowed_median": "def windowed_median(values, window):\n    return my_median(values, window)\n"}
+    )
+    position = next(i for i, c in enumerate(own_helper["cells"]) if c.get("id") == "median-check") - 1
+    helper = _solution_of("11.windowed_median").replace("def windowed_median", "def my_median")
+    own_helper["cells"].insert(position, {"cell_type": "code", "id": "own-helper", "metadata": {}, "source": helper,
+                                          "outputs": [], "execution_count": None})
     outputs = {}
-    for name, notebook in (("partial", _notebook_with(student, PARTIAL)), ("untouched", student)):
+    for name, notebook in (
+        ("partial", _notebook_with(student, PARTIAL)), ("untouched", student), ("own helper", own_helper)
+    ):
         node = nbformat.from_dict(notebook)
         nbclient.NotebookClient(
             node, timeout=120, kernel_name="python3", allow_errors=True,
@@ -455,6 +465,10 @@ def test_self_check_in_the_released_notebook(released):
     assert "hint: waking someone up" in partial["policy-check"]
     assert "not attempted yet" in untouched["median-check"] and "not attempted yet" in untouched["policy-check"]
     assert untouched["median-use"].startswith("AnswerNeeded: 11.windowed_median is not attempted yet")
+    assert "⚠" not in partial["median-check"]
+    helped = outputs["own helper"]["median-check"]
+    assert helped.startswith("✔ 11.windowed_median") and "⚠ 11.windowed_median: this will score 0" in helped
+    assert "`my_median`" in helped
 
 
 # --------------------------------------------------------------------------------------------

@@ -6,8 +6,9 @@ graded, and an exercise that used it raises ``NameError`` there although its sel
 in the notebook. :func:`ungraded_names_warning` is how ``check()`` says so before it happens.
 
 What the released cells define is computed from the student notebooks when they are generated
-(``make student`` writes :mod:`course_lib.grading.released_names`), so this works in the
-browser too, where the notebook file is not at hand.
+(``make student`` writes :mod:`course_lib.grading.released_names`; an instructor's release puts
+it into the hand-out's ``selfcheck.json``), so this works in the browser too, where the notebook
+file is not at hand.
 
 Only the standard library is used: ``check()`` runs in the browser and in the grader.
 
@@ -158,11 +159,24 @@ def released_names_module(notebooks: Iterable[tuple[str, dict]]) -> str:
 
 
 def _lesson_entry(exercise_id_: str) -> dict[str, Any] | None:
+    lesson = exercise_id_.split(".", 1)[0]
     try:
         from course_lib.grading.released_names import RELEASED
     except ImportError:  # a checkout where `make student` has not run yet
-        return None
-    return RELEASED.get(exercise_id_.split(".", 1)[0])
+        RELEASED = {}
+    if lesson in RELEASED:
+        return RELEASED[lesson]
+    # An instructor's assignment: its hand-out's selfcheck.json says what its cells define.
+    from course_lib.grading.assignments import _read_frozen, _selfcheck_files
+
+    for path in _selfcheck_files():
+        try:
+            entry = _read_frozen(path).get("released_names", {}).get(lesson)
+        except (OSError, ValueError, AttributeError):
+            continue
+        if entry:
+            return entry
+    return None
 
 
 def _history() -> list[str]:

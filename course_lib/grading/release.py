@@ -413,7 +413,13 @@ def build_assignments_release(course: Any) -> tuple[Release, list[str]]:
         if ident not in in_notebooks:
             warnings.append(f"exercise {ident} is registered but no notebook cell carries it")
     exercises = [get_exercise(ident) for ident in in_notebooks]
-    return Release(released, selfcheck_data(exercises)), warnings
+    data = selfcheck_data(exercises)
+    # What each hand-out notebook's cells define, for check()'s warning about names that only a
+    # student's own cells define (course lessons keep theirs in released_names.py).
+    from course_lib.grading.cellnames import released_names_of
+
+    data["released_names"] = {number: released_names_of(item.notebook) for number, item in sorted(released.items())}
+    return Release(released, data), warnings
 
 
 def build_wheel(destination: str | Path, package: str | Path | None = None) -> Path:
