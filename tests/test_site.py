@@ -852,6 +852,46 @@ def test_kernel_installs_course_lib_from_the_site(page, offline_server, pyodide_
         assert not offline_server.failed_requests(), f"the server answered errors: {offline_server.failed_requests()}"
 
 
+PROGRESS_CELL = """\
+import json, os
+import piplite
+await piplite.install("course-lib", deps=False)
+from course_lib.grading.selfcheck import CheckResult
+from course_lib.grading.progress import record
+record(CheckResult("01.windowed_mean", "passed", 4, 4))
+print("PROGRESS-CHECK " + json.dumps({"cwd": os.getcwd(), "here": sorted(os.listdir("."))}))"""
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_progress_written_by_the_kernel_lands_in_the_sites_storage(page, offline_server):
+    """check() records progress in the kernel's working folder; in JupyterLite that folder must be
+    the browser's storage for the site (a learner's progress survives a reload), not Pyodide's
+    in-memory file system."""
+    with screenshot_if_failing(page, "progress"):
+        page.goto(offline_server.url + "lab/index.html")
+        page.locator('.jp-LauncherCard[data-category="Notebook"]').first.click(timeout=60_000)
+        panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+        panel.locator(".jp-Toolbar-kernelName", has_text="Python (Pyodide)").wait_for(timeout=60_000)
+        panel.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]').wait_for(timeout=120_000)
+        panel.locator(".jp-Cell .cm-content").first.click(timeout=30_000)
+        page.keyboard.insert_text(PROGRESS_CELL)
+        page.keyboard.press("Shift+Enter")
+        output = page.locator(".jp-OutputArea-output", has_text="PROGRESS-CHECK").first
+        output.wait_for(timeout=150_000)
+        line = next(l for l in output.inner_text().splitlines() if l.startswith("PROGRESS-CHECK "))
+        found = json.loads(line.removeprefix("PROGRESS-CHECK "))
+        assert "course-progress.json" in found["here"], found
+        store = builder.storage_name("/")
+        saved: list[str] = []
+        for _ in range(30):  # the drive writes through to the browser's storage asynchronously
+            saved = page.evaluate(_SAVED_PATHS, store) if store in page.evaluate(_DATABASES) else []
+            if "course-progress.json" in saved:
+                break
+            page.wait_for_timeout(1_000)
+        assert "course-progress.json" in saved, f"kernel folder {found['cwd']}; the site's storage holds {saved}"
+
+
 # ---------------------------------------------------------------------------------------------
 # ONLINE=1: every lesson, every cell, with the CDN
 
