@@ -892,6 +892,50 @@ def test_progress_written_by_the_kernel_lands_in_the_sites_storage(page, offline
         assert "course-progress.json" in saved, f"kernel folder {found['cwd']}; the site's storage holds {saved}"
 
 
+HANDOUT_CHECK_CELL = """\
+import piplite
+await piplite.install("course-lib", deps=False)
+from course_lib.grading import check
+check("11.alarm_policy", "page")
+check("11.alarm_policy", "Ticket ")"""
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_an_assignment_self_checks_in_the_browser_from_its_uploaded_selfcheck_json(page, offline_server, tmp_path):
+    """An instructor's own assignment (issue 15): the student uploads the hand-out's selfcheck.json
+    next to the notebook, and check() runs from it in the browser, with no reference at hand."""
+    from course_lib.grading.assignments import load_course
+    from course_lib.grading.release import build_assignments_release, write_release
+
+    release, _ = build_assignments_release(load_course(ROOT / "tests" / "fixtures" / "my-course"))
+    write_release(release, tmp_path / "release")
+    selfcheck = tmp_path / "release" / "students" / "selfcheck.json"
+    with screenshot_if_failing(page, "handout"):
+        page.goto(offline_server.url + "lab/index.html")
+        page.locator('.jp-LauncherCard[data-category="Notebook"]').first.wait_for(timeout=60_000)
+        with page.expect_file_chooser() as chooser:
+            page.locator('.jp-FileBrowser-toolbar [data-command="filebrowser:upload"], '
+                         '.jp-FileBrowser-toolbar .jp-id-upload').first.click(timeout=30_000)
+        chooser.value.set_files(str(selfcheck))
+        page.locator(".jp-DirListing-item", has_text="selfcheck.json").first.wait_for(timeout=30_000)
+        # JupyterLab opens an uploaded file in a tab of its own; go back to the Launcher.
+        page.locator(".lm-TabBar-tab", has_text="Launcher").first.click(timeout=30_000)
+        page.locator('.jp-LauncherCard[data-category="Notebook"]').first.click(timeout=60_000)
+        panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+        panel.locator(".jp-Toolbar-kernelName", has_text="Python (Pyodide)").wait_for(timeout=60_000)
+        panel.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]').wait_for(timeout=120_000)
+        panel.locator(".jp-Cell .cm-content").first.click(timeout=30_000)
+        page.keyboard.insert_text(HANDOUT_CHECK_CELL)
+        page.keyboard.press("Shift+Enter")
+        output = page.locator(".jp-OutputArea-output", has_text="11.alarm_policy: the public case passes").first
+        output.wait_for(timeout=150_000)
+        text = output.inner_text()
+        assert "✘ 11.alarm_policy: the public case fails." in text
+        assert "hint: waking someone up" in text  # the known mistake's own hint, from the frozen data
+        assert "✔ 11.alarm_policy: the public case passes." in text
+
+
 # ---------------------------------------------------------------------------------------------
 # ONLINE=1: every lesson, every cell, with the CDN
 
