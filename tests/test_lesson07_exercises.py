@@ -157,9 +157,16 @@ def test_choose_policy_forgives_spelling_and_integer_costs():
     answer = lesson07.choose_policy_answer()
     shouted = {"policy": f" {answer['policy'].upper()} ", "cost": int(answer["cost"])}
     assert run_cases(exercise, shouted, exercise.public_cases()).status == "passed"
+    # What a student gets from the notebook's table: costs["cost"].min() is a numpy integer.
+    from_pandas = {"policy": answer["policy"], "cost": np.int64(answer["cost"])}
+    assert run_cases(exercise, from_pandas, exercise.public_cases()).status == "passed"
 
 
-@pytest.mark.parametrize("answer", ["drift", {"policy": "drift"}, {"policy": "drift", "cost": "cheap"}, {"policy": "weekly", "cost": 1.0}])
+@pytest.mark.parametrize(
+    "answer",
+    ["drift", {"policy": "drift"}, {"policy": "drift", "cost": "cheap"}, {"policy": "weekly", "cost": 1.0},
+     {"policy": "drift", "cost": float("nan")}, {"policy": "drift", "cost": True}],
+)
 def test_choose_policy_of_the_wrong_form_explains_itself(answer):
     with pytest.raises((TypeError, ValueError)):
         get_exercise("07.choose_policy").canonical(answer)
